@@ -1,0 +1,81 @@
+"""How long grading takes: the sandbox's overhead per (submission, exercise), and one submission.
+
+    .venv/bin/python benchmarks/grading_time.py [--repeat 5]
+
+Prints, for full isolation (bubblewrap, when present) and reduced isolation:
+- start: a fresh child that imports a small NumPy student file and answers one call (median);
+- call: one more round trip with a (100, 10) float64 array (median over 200 calls);
+then the wall-clock time of ``nnex grade solutions`` (every exercise, --jobs 1 and 2) and of each
+exercise's worker on its own.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from grader.grading import grade_exercise
+from grader.judge.proxy import StudentProxy
+from grader.manifests import load_manifests
+from grader.paths import ROOT
+from grader.sandbox.launcher import Limits, harden_judge_process, isolation
+from grader.submissions import open_submission
+
+TOY_SOURCE = "import numpy as np\n\ndef double(x):\n    return 2 * x\n"
+TOY = SimpleNamespace(module="toy", student_file="toy.py", support_files=(), exercise_dir=ROOT,
+                      forbidden_imports=(), limits=Limits(30, 600, 1024, 60))
+
+
+def sandbox_figures(repeat: int) -> tuple[float, float]:
+    starts, calls = [], []
+    x = np.ones((100, 10))
+    for _ in range(repeat):
+        began = time.perf_counter()
+        proxy = StudentProxy(TOY, TOY_SOURCE)
+        proxy.double(x)
+        starts.append(time.perf_counter() - began)
+        for _ in range(200 // repeat):
+            began = time.perf_counter()
+            proxy.double(x)
+            calls.append(time.perf_counter() - began)
+        proxy.close()
+    return statistics.median(starts), statistics.median(calls)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    harden_judge_process()
+    for mode in ("auto", "reduced"):
+        os.environ.pop("NNEX_ISOLATION", None) if mode == "auto" else os.environ.update(NNEX_ISOLATION=mode)
+        isolation.cache_clear()
+        start, call = sandbox_figures(args.repeat)
+        print(f"sandbox [{isolation()[1].split(':')[0]}]: start + first call {start * 1000:.0f} ms, "
+              f"further call {call * 1000:.2f} ms")
+    os.environ.pop("NNEX_ISOLATION", None)
+    isolation.cache_clear()
+
+    for jobs in (1, 2):
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "grader", "grade", "solutions", "--jobs", str(jobs)],
+                       cwd=ROOT, check=True, capture_output=True)
+        print(f"nnex grade solutions --jobs {jobs}: {time.perf_counter() - began:.1f} s")
+    manifests = load_manifests()
+    solutions = open_submission(ROOT / "solutions", {m.student_file for m in manifests.values()})
+    for exercise in manifests.values():
+        began = time.perf_counter()
+        result = grade_exercise(solutions, exercise)
+        print(f"  {exercise.id}: {time.perf_counter() - began:.1f} s "
+              f"({result['score']:g}/{result['max_score']:g})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Public tests for exercise 01 (neuron_gradient).
+
+Run them from this folder with ``pytest``. They check known values, shapes and a finite-difference
+check of your gradient. The grader runs these and further hidden tests on fresh random inputs, so
+passing here is a good sign, not a guarantee.
+"""
+import numpy as np
+
+from nnex_check import (FixtureRef, assert_close, expect_array, expect_no_warning, expect_scalar,
+                        expect_tuple, fail)
+
+STUDENT_MODULE = "neuron"
+
+
+def _sigmoid(z):
+    """The tests' own sigmoid, for expected values (not your code)."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _loss(x, w, b, y):
+    """The tests' own mean squared error of the neuron."""
+    return float(np.mean((_sigmoid(x @ w + b) - y) ** 2))
+
+
+def _neuron_data(rng, n=6, d=4):
+    """A small batch with N != D, so that a transposed x shows up as a shape error."""
+    x = rng.normal(size=(n, d))
+    w = rng.normal(scale=0.7, size=d)
+    b = float(rng.normal())
+    y = rng.uniform(size=n)
+    return x, w, b, y
+
+
+def _central_gradient(x, w, b, y, eps=1e-6):
+    """Central differences of the tests' own loss: (dL/dw (D,), dL/db)."""
+    dw = np.array([(_loss(x, w + eps * e, b, y) - _loss(x, w - eps * e, b, y)) / (2 * eps)
+                   for e in np.eye(w.size)])
+    return dw, (_loss(x, w, b + eps, y) - _loss(x, w, b - eps, y)) / (2 * eps)
+
+
+def _losses_array(value, steps):
+    """The losses as an array of shape (steps,): an ndarray, or a list of numbers."""
+    if type(value) in (list, tuple):
+        value = np.array([expect_scalar(v, f"losses[{i}]") for i, v in enumerate(value)])
+    return expect_array(value, "losses", shape=(steps,))
+
+
+def test_sigmoid_known_values(student):
+    z = np.array([[0.0, 2.0, -2.0], [1e4, -1e4, 30.0]])
+    with expect_no_warning("sigmoid([[0, 2, -2], [1e4, -1e4, 30]])", "sigmoid_overflow"):
+        s = student.sigmoid(z)
+    s = expect_array(s, "sigmoid(z) for z of shape (2, 3)", shape=(2, 3), finite=False)
+    if not np.all(np.isfinite(s)):
+        fail("sigmoid gives nan or inf for z = ±1e4; it should give 1 and 0", "sigmoid_overflow")
+    assert_close(s[0, 0], 0.5, "sigmoid(0)")
+    assert_close(s[0, 1] + s[0, 2], 1.0, "sigmoid(2) + sigmoid(-2) (σ(-z) = 1 - σ(z))")
+    assert_close(s, _sigmoid(z), "sigmoid(z)", rtol=1e-10, atol=1e-12)
+
+
+def test_sigmoid_prime_known_values(student):
+    z = np.array([0.0, 1.0, -3.0, 5.0])
+    ds = expect_array(student.sigmoid_prime(z), "sigmoid_prime(z) for z of shape (4,)", shape=(4,))
+    s = _sigmoid(z)
+    assert_close(ds, s * (1 - s), "sigmoid_prime([0, 1, -3, 5])", rtol=1e-10, atol=1e-12,
+                 mistakes={"sigmoid_prime_of_z": z * (1 - z)})
+    assert_close(ds[0], 0.25, "sigmoid_prime(0)")
+
+
+def test_neuron_forward_shape_and_values(student, rng):
+    x, w, b, _ = _neuron_data(rng)
+    a = expect_array(student.neuron_forward(x.copy(), w.copy(), b),
+                     "neuron_forward(x, w, b) for x of shape (6, 4)", shape=(6,))
+    assert_close(a, _sigmoid(x @ w + b), "neuron_forward(x, w, b)", rtol=1e-10, atol=1e-12)
+
+
+def test_mse_loss_known_value(student):
+    a, y = np.array([0.5, 0.5, 1.0]), np.array([0.0, 1.0, 1.0])
+    loss = expect_scalar(student.mse_loss(a, y), "mse_loss(a, y)")
+    assert_close(loss, 0.5 / 3, "mse_loss([0.5, 0.5, 1], [0, 1, 1])",
+                 mistakes={"mse_sum_not_mean": 0.5, "mse_half": 0.25 / 3})
+
+
+def test_neuron_gradients_finite_difference(student, rng):
+    x, w, b, y = _neuron_data(rng)
+    num_dw, num_db = _central_gradient(x, w, b, y)
+    result = expect_tuple(student.neuron_gradients(x.copy(), w.copy(), b, y.copy()),
+                          "neuron_gradients(x, w, b, y) for x of shape (6, 4)", 2)
+    dw = expect_array(result[0], "dw", shape=w.shape)
+    if type(result[1]) is np.ndarray and result[1].shape == (6,):
+        fail("db has shape (6,), one value per sample; it should be one number: each sample "
+             "contributes to dL/db", "db_not_summed")
+    db = expect_scalar(result[1], "db")
+    assert_close(dw, num_dw, "dw compared with central differences of the loss",
+                 rtol=1e-5, atol=1e-8)
+    assert_close(db, num_db, "db compared with central differences of the loss",
+                 rtol=1e-5, atol=1e-8)
+
+
+def test_numerical_gradient_quadratic(student, rng):
+    c = rng.uniform(0.5, 2.0, size=5)
+    theta = rng.normal(size=5)
+    grad = student.numerical_gradient(FixtureRef("neuron_support:quadratic", c=c), theta.copy())
+    grad = expect_array(grad, "numerical_gradient(f, theta) for theta of shape (5,)", shape=(5,))
+    assert_close(grad, 2 * c * theta, "numerical_gradient of sum(c * theta**2)",
+                 rtol=1e-6, atol=1e-8)
+
+
+def test_gradient_descent_lowers_loss(student, rng):
+    x, w0, b0, y = _neuron_data(rng)
+    lr, steps = 0.5, 20
+    result = expect_tuple(student.gradient_descent(x.copy(), y.copy(), w0.copy(), b0, lr, steps),
+                          "gradient_descent(x, y, w0, b0, lr=0.5, steps=20)", 3)
+    w = expect_array(result[0], "w", shape=w0.shape)
+    b = expect_scalar(result[1], "b")
+    losses = _losses_array(result[2], steps)
+    dw, db = _central_gradient(x, w0, b0, y)
+    assert_close(losses[0], _loss(x, w0, b0, y),
+                 "losses[0] (the loss at w0, b0, before any update)",
+                 mistakes={"loss_after_update": _loss(x, w0 - lr * dw, b0 - lr * db, y)})
+    final = _loss(x, w, b, y)
+    if not final < losses[0]:
+        fail(f"the loss went from {losses[0]:.6g} at (w0, b0) to {final:.6g} at the returned "
+             "(w, b); gradient descent with lr = 0.5 should lower it: check the direction of the update")
+    if not np.all(np.diff(losses) < 0):
+        fail("losses should decrease at every step for this small learning rate")

@@ -1,0 +1,181 @@
+"""Checks shared by the public and the hidden tests.
+
+Every test receives a ``student`` object and calls the student's functions on it. When a student
+runs ``pytest`` in an exercise folder, ``student`` is their module imported in-process; when the
+grader runs the same tests, it is a proxy whose calls run in a sandboxed child process and whose
+results arrive as plain data. The checks below work the same way on both.
+
+A check either returns the value it was given (so that a test can go on with it) or raises
+``CheckFailed``: an AssertionError whose message says what was wrong, and, when the wrong value
+matches a known mistake, carries that mistake's id in ``.mistake``. The grader replaces the id
+with the hint from the exercise's manifest.
+"""
+from __future__ import annotations
+
+import importlib
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+
+NUMERIC_KINDS = "biuf"
+
+
+class CheckFailed(AssertionError):
+    """A check that failed; ``mistake`` names a catalogued mistake when one was recognised."""
+
+    def __init__(self, message: str, mistake: str | None = None):
+        super().__init__(message if mistake is None else f"{message} [mistake: {mistake}]")
+        self.detail, self.mistake = message, mistake
+
+
+def describe(value) -> str:
+    """A short description of a value's type, for messages."""
+    opaque = getattr(value, "nnex_type", None)  # values the grader could not bring back
+    if isinstance(opaque, str):
+        return f"an object of type {opaque}"
+    if type(value) is np.ndarray:
+        return f"an ndarray of dtype {value.dtype} and shape {value.shape}"
+    return f"a value of type {type(value).__module__}.{type(value).__qualname__}"
+
+
+def expect_array(value, name: str, shape: tuple | None = None, kinds: str = "f",
+                 finite: bool = True) -> np.ndarray:
+    """``value`` must be a plain ndarray (not a subclass) of dtype kind in ``kinds`` and ``shape``.
+
+    kinds: NumPy dtype kinds accepted ("f" float, "i"/"u" integer, "b" bool).
+    Returns the array as float64 when kinds admits floats, else unchanged.
+    """
+    if type(value) is not np.ndarray:
+        raise CheckFailed(f"{name} should be a NumPy ndarray, got {describe(value)}")
+    if value.dtype.kind not in kinds:
+        raise CheckFailed(f"{name} has dtype {value.dtype}; expected kind {'/'.join(kinds)}")
+    if shape is not None and value.shape != tuple(shape):
+        raise CheckFailed(f"{name} has shape {value.shape}; expected {tuple(shape)}")
+    if finite and value.dtype.kind in "fc" and not np.all(np.isfinite(value)):
+        raise CheckFailed(f"{name} contains nan or inf")
+    return value.astype(np.float64) if "f" in kinds and value.dtype.kind in "biuf" else value
+
+
+def expect_scalar(value, name: str, finite: bool = True) -> float:
+    """``value`` must be a real number: a Python int/float, a NumPy scalar or a 0-d float array."""
+    if type(value) is bool or isinstance(value, np.bool_):
+        raise CheckFailed(f"{name} should be a number, got a bool")
+    if type(value) in (int, float) or (isinstance(value, np.generic) and value.dtype.kind in "iuf"):
+        number = float(value)
+    elif type(value) is np.ndarray and value.shape == () and value.dtype.kind in "iuf":
+        number = float(value)
+    else:
+        raise CheckFailed(f"{name} should be a number, got {describe(value)}")
+    if finite and not np.isfinite(number):
+        raise CheckFailed(f"{name} is {number}; expected a finite number")
+    return number
+
+
+def expect_tuple(value, name: str, length: int) -> tuple:
+    """``value`` must be a tuple (or list) of ``length`` items."""
+    if type(value) not in (tuple, list) or len(value) != length:
+        raise CheckFailed(f"{name} should be a tuple of {length} values, got {describe(value)}")
+    return tuple(value)
+
+
+def expect_tensor(value, name: str, like, shape: tuple | None = None, finite: bool = True):
+    """``value`` must be a plain torch.Tensor with the dtype and device of the tensor ``like``."""
+    import torch
+
+    if type(value) is not torch.Tensor:
+        raise CheckFailed(f"{name} should be a torch.Tensor, got {describe(value)}")
+    if value.dtype != like.dtype:
+        raise CheckFailed(f"{name} has dtype {value.dtype}; it should keep the input's {like.dtype}")
+    if value.device != like.device:
+        raise CheckFailed(f"{name} is on {value.device}; it should stay on the input's {like.device}")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise CheckFailed(f"{name} has shape {tuple(value.shape)}; expected {tuple(shape)}")
+    if finite and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        raise CheckFailed(f"{name} contains nan or inf")
+    return value
+
+
+def _as_numpy(value) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor
+        return value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def relative_error(actual, expected) -> float:
+    """max |actual - expected| / max(|expected|, tiny): one number that ignores the scale."""
+    actual, expected = _as_numpy(actual), _as_numpy(expected)
+    return float(np.max(np.abs(actual - expected), initial=0.0)
+                 / max(float(np.max(np.abs(expected), initial=0.0)), 1e-12))
+
+
+def assert_close(actual, expected, name: str, rtol: float = 1e-6, atol: float = 1e-9,
+                 mistakes: dict | None = None) -> None:
+    """``actual`` must equal ``expected`` within tolerance (both already checked for shape).
+
+    mistakes: {mistake id: the value that mistake would give}. When ``actual`` is far from
+    ``expected`` but close to one of these, the failure names that mistake.
+    """
+    a, e = _as_numpy(actual), _as_numpy(expected)
+    if a.shape != e.shape:
+        raise CheckFailed(f"{name} has shape {a.shape}; expected {e.shape}")
+    if np.allclose(a, e, rtol=rtol, atol=atol):
+        return
+    for mistake, wrong in (mistakes or {}).items():
+        w = _as_numpy(wrong)
+        if w.shape == a.shape and np.allclose(a, w, rtol=max(rtol, 1e-6), atol=atol):
+            raise CheckFailed(f"{name} is wrong", mistake)
+    worst = np.unravel_index(np.argmax(np.abs(a - e)), a.shape) if a.ndim else ()
+    raise CheckFailed(
+        f"{name} is wrong: relative error {relative_error(a, e):.3g}"
+        + (f"; at index {tuple(int(i) for i in worst)} got {a[worst]:.6g}, expected {e[worst]:.6g}"
+           if a.ndim else f"; got {float(a):.6g}, expected {float(e):.6g}"))
+
+
+def fail(message: str, mistake: str | None = None):
+    """Fail the current test with ``message``, naming ``mistake`` when it is known."""
+    raise CheckFailed(message, mistake)
+
+
+@contextmanager
+def expect_no_warning(name: str, mistake: str | None = None):
+    """The calls inside the block must raise no warning (the grader relays the child's warnings)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if caught:
+        first = caught[0]
+        raise CheckFailed(f"{name} raised {first.category.__name__}: {first.message}", mistake)
+
+
+class FixtureRef:
+    """A callable or object built from the exercise's public support module, by name.
+
+    ``FixtureRef("neuron_support:neuron_loss", x=x, y=y)`` stands for
+    ``neuron_support.neuron_loss(x=x, y=y)``. In-process it builds the object on first use and
+    behaves like it; in the grader it crosses to the sandbox as its name and plain arguments, and
+    the child builds it there from its own copy of the support module. Nothing callable crosses.
+    """
+
+    def __init__(self, target: str, **kwargs):
+        module, _, attribute = target.partition(":")
+        if not module or not attribute:
+            raise ValueError(f"fixture target {target!r} should read 'module:attribute'")
+        self.target, self.kwargs, self._built = target, kwargs, None
+
+    def build(self):
+        if self._built is None:
+            module, _, attribute = self.target.partition(":")
+            self._built = getattr(importlib.import_module(module), attribute)(**self.kwargs)
+        return self._built
+
+    def __call__(self, *args, **kwargs):
+        return self.build()(*args, **kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("_") or name in ("target", "kwargs"):
+            raise AttributeError(name)
+        return getattr(self.build(), name)
+
+    def __repr__(self):
+        return f"FixtureRef({self.target!r})"

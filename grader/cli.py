@@ -1,0 +1,112 @@
+"""The ``nnex`` command (also ``python -m grader``).
+
+    nnex grade SUBMISSION... [--exercise ID]... [--json FILE] [--csv FILE] [--gradescope FILE]
+               [--feedback DIR] [--jobs N] [--manifests DIR]
+    nnex generate [--check]
+
+Exit status of ``grade``: 0 when every submission could be graded (whatever the scores), 1 when
+some submission could not be read, 2 on a usage or configuration error.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from grader import grading, reports
+from grader.manifests import ManifestError, load_manifests
+from grader.paths import MANIFESTS
+from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
+from grader.submissions import open_submission
+
+USAGE_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nnex", description="Grade nn-exercises submissions.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser("grade", help="grade submissions and print the score table")
+    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
+                       help="a folder, a .zip or a single student file (.py or .ipynb)")
+    grade.add_argument("--exercise", action="append", metavar="ID", help="grade only this exercise (repeatable)")
+    grade.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
+    grade.add_argument("--csv", type=Path, metavar="FILE", help="write one row of scores per submission")
+    grade.add_argument("--gradescope", type=Path, metavar="FILE", help="write Gradescope's results.json (one submission)")
+    grade.add_argument("--feedback", type=Path, metavar="DIR", help="write one feedback file per submission")
+    grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                       help="exercises graded at once (default: the number of CPUs)")
+    grade.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
+    generate = commands.add_parser("generate", help="make the stubs, notebooks and task texts from solutions/")
+    generate.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything drifted")
+    return parser
+
+
+def _unique_ids(submissions) -> None:
+    seen: dict[str, int] = {}
+    for submission in submissions:
+        count = seen.get(submission.id, 0)
+        seen[submission.id] = count + 1
+        if count:
+            submission.id = f"{submission.id}-{count + 1}"
+
+
+def grade_command(args, console: Console) -> int:
+    try:
+        manifests = load_manifests(args.manifests)
+    except ManifestError as error:
+        print(f"nnex grade: configuration error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    chosen = args.exercise or list(manifests)
+    unknown = [e for e in chosen if e not in manifests]
+    missing_paths = [str(p) for p in args.submissions if not p.exists()]
+    if unknown or missing_paths or args.jobs < 1 or (args.gradescope and len(args.submissions) != 1):
+        problems = ([f"unknown exercise {e!r} (known: {', '.join(manifests)})" for e in unknown]
+                    + [f"no such submission: {p}" for p in missing_paths]
+                    + (["--jobs must be at least 1"] if args.jobs < 1 else [])
+                    + (["--gradescope writes one submission's results; give exactly one"]
+                       if args.gradescope and len(args.submissions) != 1 else []))
+        for problem in problems:
+            print(f"nnex grade: {problem}", file=sys.stderr)
+        return USAGE_ERROR
+    exercises = [manifests[e] for e in manifests if e in chosen]
+    student_files = {e.student_file for e in manifests.values()}
+    submissions = [open_submission(p, student_files) for p in args.submissions]
+    _unique_ids(submissions)
+    harden_judge_process()
+    try:
+        results = grading.grade(submissions, exercises, args.jobs)
+    finally:
+        kill_descendants()
+        for submission in submissions:
+            submission.close()
+    _, isolation_text = isolation()
+    reports.print_table(results, [e.id for e in exercises], isolation_text, console)
+    for submission in submissions:
+        if submission.error:
+            print(f"{submission.id}: {submission.error}", file=sys.stderr)
+    if args.json:
+        reports.write_json(results, isolation_text, args.json)
+    if args.csv:
+        reports.write_csv(results, [e.id for e in exercises], args.csv)
+    if args.gradescope:
+        reports.write_gradescope(results[0], args.gradescope)
+    if args.feedback:
+        reports.write_feedback(results, args.feedback)
+    return 1 if any(s.error for s in submissions) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console()
+    if args.command == "grade":
+        return grade_command(args, console)
+    from grader import generate
+
+    return generate.main(["--check"] if args.check else [])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

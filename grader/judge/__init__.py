@@ -1,0 +1,1 @@
+"""The trusted side: the pytest plugin, the ``student`` proxy, static checks and scoring."""

@@ -1,0 +1,74 @@
+"""The pytest plugin of the judge: gives tests the sandboxed ``student`` and records verdicts.
+
+A test passes only when its setup, call and teardown all pass. A skip, an xfail or an error is a
+failure. Messages come from the exception alone (assertion rewriting is off), never from test
+source.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from grader.judge.proxy import StudentError, StudentProxy
+
+
+@dataclass
+class Verdict:
+    test: str  # the test function's name: parametrised instances share it
+    passed: bool
+    message: str = ""
+    mistake: str | None = None
+
+
+def explain(exception: BaseException) -> tuple[str, str | None]:
+    """(message, mistake id) for a failed test, from the exception only."""
+    if isinstance(exception, AssertionError) and hasattr(exception, "mistake"):  # nnex_check.CheckFailed
+        return exception.detail, exception.mistake
+    if isinstance(exception, (StudentError, AssertionError)):
+        return str(exception), None
+    if isinstance(exception, pytest.skip.Exception):
+        return f"the test was skipped ({exception}); a skip counts as a failure", None
+    if isinstance(exception, pytest.xfail.Exception):
+        return "the test was marked xfail; that counts as a failure", None
+    return f"{type(exception).__name__}: {str(exception)[:500]}", None
+
+
+class JudgePlugin:
+    def __init__(self, proxy: StudentProxy):
+        self.proxy = proxy
+        self.verdicts: dict[str, Verdict] = {}
+        self.collection_errors: list[str] = []
+
+    @pytest.fixture(scope="session")
+    def student(self):
+        return self.proxy
+
+    @pytest.fixture
+    def rng(self, request):
+        return np.random.default_rng(zlib.crc32(request.node.name.encode()))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        verdict = self.verdicts.setdefault(item.nodeid, Verdict(item.originalname, passed=True))
+        if not verdict.passed:
+            return  # the first failure is the one reported
+        if report.when == "call" and report.passed and not hasattr(report, "wasxfail"):
+            return
+        if report.passed:
+            return
+        if hasattr(report, "wasxfail"):
+            verdict.passed, verdict.message = False, "the test was marked xfail; that counts as a failure"
+        elif call.excinfo is not None:
+            verdict.passed = False
+            verdict.message, verdict.mistake = explain(call.excinfo.value)
+        else:
+            verdict.passed, verdict.message = False, f"the test did not pass its {report.when}"
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: could not be collected")

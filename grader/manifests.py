@@ -1,0 +1,118 @@
+"""Exercise manifests: grader/manifests/<id>.yaml, validated against grader/manifests/schema.yaml."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from grader.paths import EXERCISES, HIDDEN_TESTS, MANIFESTS, SOLUTIONS
+from grader.sandbox.launcher import Limits
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be used; the message names the file, the key and what is wrong."""
+
+
+@dataclass(frozen=True)
+class TestPoints:
+    name: str
+    points: float
+    group: str
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    folder: str
+    student_file: str
+    library: str
+    support_files: tuple[str, ...]
+    functions: tuple[str, ...]
+    limits: Limits
+    forbidden_imports: tuple[str, ...]
+    forbidden_names: tuple[str, ...]
+    groups: tuple[dict, ...]
+    mistakes: dict
+    manifest_path: Path
+
+    @property
+    def module(self) -> str:
+        return Path(self.student_file).stem
+
+    @property
+    def exercise_dir(self) -> Path:
+        return EXERCISES / self.folder
+
+    @property
+    def solution_file(self) -> Path:
+        return SOLUTIONS / self.folder / self.student_file
+
+    @property
+    def public_test_files(self) -> list[Path]:
+        return sorted(self.exercise_dir.glob("test_*.py"))
+
+    @property
+    def hidden_test_file(self) -> Path:
+        return HIDDEN_TESTS / f"test_{self.id}.py"
+
+    @cached_property
+    def tests(self) -> tuple[TestPoints, ...]:
+        return tuple(TestPoints(t["test"], float(t["points"]), g["name"])
+                     for g in self.groups for t in g["tests"])
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.points for t in self.tests)
+
+
+def _schema() -> dict:
+    return yaml.safe_load((MANIFESTS / "schema.yaml").read_text())
+
+
+def load_manifest(path: Path) -> Exercise:
+    """Read and validate one manifest; ManifestError says what is wrong and where."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ManifestError(f"{path}: cannot be read as YAML: {error}") from None
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{path}: at {'/'.join(map(str, e.absolute_path)) or 'the top level'}: {e.message}"
+                 for e in errors[:5]]
+        raise ManifestError("\n".join(lines))
+    names = [t["test"] for g in data["groups"] for t in g["tests"]]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ManifestError(f"{path}: at groups: tests listed twice: {', '.join(duplicates)}")
+    if path.stem != data["id"]:
+        raise ManifestError(f"{path}: at id: {data['id']!r} should match the file name {path.stem!r}")
+    limits = Limits(**data["limits"])
+    exercise = Exercise(
+        id=data["id"], title=data["title"], folder=data["folder"], student_file=data["student_file"],
+        library=data["library"], support_files=tuple(data.get("support_files", [])),
+        functions=tuple(data["functions"]), limits=limits,
+        forbidden_imports=tuple(data["forbidden"]["imports"]),
+        forbidden_names=tuple(data["forbidden"]["names"]),
+        groups=tuple(data["groups"]), mistakes=dict(data["mistakes"]), manifest_path=path)
+    for key, required in (("folder", exercise.exercise_dir), ("id", exercise.hidden_test_file)):
+        if not required.exists():
+            raise ManifestError(f"{path}: at {key}: {required} does not exist")
+    for support in exercise.support_files:
+        if not (exercise.exercise_dir / support).is_file():
+            raise ManifestError(f"{path}: at support_files: {exercise.exercise_dir / support} does not exist")
+    return exercise
+
+
+def load_manifests(directory: Path = MANIFESTS) -> dict[str, Exercise]:
+    """Every manifest in ``directory``, by id, in the order of their folders."""
+    if not directory.is_dir():
+        raise ManifestError(f"{directory}: no such folder of manifests")
+    exercises = [load_manifest(p) for p in sorted(directory.glob("*.yaml")) if p.name != "schema.yaml"]
+    if not exercises:
+        raise ManifestError(f"{directory}: holds no manifest")
+    return {e.id: e for e in sorted(exercises, key=lambda e: e.folder)}

@@ -1,0 +1,172 @@
+"""The only format that crosses between the judge and the sandboxed child: msgpack frames.
+
+msgpack cannot execute code by design. Plain data travels as itself (None, bool, int, float, str,
+lists, dicts with str keys); the rest travels as extension types:
+
+    NDARRAY   a plain ndarray of a numeric or bool dtype, as .npy bytes (allow_pickle=False)
+    NPSCALAR  a NumPy scalar, as the .npy bytes of a 0-d array
+    TENSOR    a torch.Tensor: [dtype, device, .npy bytes of its values]
+    TUPLE     a tuple, as the list of its items
+    MAP       a dict whose keys are not all str (dropout_study's p -> history), as its [key, value] pairs
+    HANDLE    [id, type name]: an object that stays on the side that made it
+    FIXTURE   [target, kwargs]: a callable built from an exercise's support module, by name
+
+What a side does with objects that are not plain data (``other``) and with HANDLE and FIXTURE
+(``hooks``) is its own policy: see child.py and the judge's proxy.
+
+This module is copied into the sandbox and must import nothing from the grader.
+"""
+import io
+import os
+import struct
+import sys
+
+import msgpack
+import numpy as np
+
+NDARRAY, NPSCALAR, TENSOR, TUPLE, HANDLE, FIXTURE, MAP = 1, 2, 3, 4, 5, 6, 7
+MAX_FRAME_BYTES = 256 * 2**20
+MAX_DEPTH = 64
+KEY_TYPES = (type(None), bool, int, float, str, tuple)
+ARRAY_KINDS = "biufc"
+
+
+class CodecError(ValueError):
+    """A value that cannot be encoded or a frame that must not be decoded."""
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _from_npy(data: bytes) -> np.ndarray:
+    array = np.load(io.BytesIO(data), allow_pickle=False)
+    if type(array) is not np.ndarray or array.dtype.kind not in ARRAY_KINDS:
+        raise CodecError(f"refused an array of dtype {array.dtype}")
+    return array
+
+
+def _is_tensor(value) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and type(value) is torch.Tensor
+
+
+class _Pairs(list):
+    """A dict with keys that are not all str, on its way to a MAP."""
+
+
+def _mark_maps(obj, depth: int = 0):
+    """msgpack packs every dict itself: mark those with other keys before it sees them."""
+    if depth > MAX_DEPTH:
+        raise CodecError(f"a value nested more than {MAX_DEPTH} levels deep")
+    kind = type(obj)
+    if kind is dict:
+        items = [(key, _mark_maps(item, depth + 1)) for key, item in obj.items()]
+        return dict(items) if all(type(key) is str for key in obj) else _Pairs(items)
+    if kind in (list, tuple):
+        return kind(_mark_maps(item, depth + 1) for item in obj)
+    return obj
+
+
+def encode(value, other) -> bytes:
+    """Pack ``value``; ``other(obj)`` turns what is not plain data into an ExtType or raises."""
+
+    def default(obj):
+        kind = type(obj)
+        if kind is _Pairs:
+            if not all(type(key) in KEY_TYPES for key, _ in obj):
+                return other(dict(obj))
+            return msgpack.ExtType(MAP, pack([list(pair) for pair in obj]))
+        if kind is tuple:
+            return msgpack.ExtType(TUPLE, pack(list(obj)))
+        if kind is np.ndarray and obj.dtype.kind in ARRAY_KINDS:
+            return msgpack.ExtType(NDARRAY, _npy(obj))
+        if isinstance(obj, np.generic) and kind.__module__ == "numpy" and obj.dtype.kind in ARRAY_KINDS:
+            return msgpack.ExtType(NPSCALAR, _npy(np.asarray(obj)))
+        if _is_tensor(obj):
+            values = obj.detach().cpu()
+            if values.dtype.is_floating_point and values.element_size() < 4:  # bfloat16 has no NumPy dtype
+                values = values.float()
+            return msgpack.ExtType(TENSOR, pack([str(obj.dtype), str(obj.device),
+                                                 _npy(values.resolve_conj().numpy())]))
+        return other(obj)
+
+    def pack(obj) -> bytes:
+        try:
+            return msgpack.packb(obj, default=default, strict_types=True, use_bin_type=True)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise CodecError(str(error)) from None
+
+    data = pack(_mark_maps(value))
+    if len(data) > MAX_FRAME_BYTES:
+        raise CodecError(f"a value of {len(data)} bytes is over the limit of {MAX_FRAME_BYTES}")
+    return data
+
+
+def decode(data: bytes, hooks: dict):
+    """Unpack ``data``; ``hooks`` maps HANDLE and FIXTURE to functions of their unpacked payload."""
+
+    def ext_hook(code, payload):
+        if code == NDARRAY:
+            return _from_npy(payload)
+        if code == NPSCALAR:
+            return _from_npy(payload)[()]
+        if code == TUPLE:
+            return tuple(unpack(payload))
+        if code == MAP:
+            pairs = unpack(payload)
+            if not all(type(pair) is list and len(pair) == 2 and type(pair[0]) in KEY_TYPES for pair in pairs):
+                raise CodecError("refused a map with keys that are not plain values")
+            return dict(pairs)
+        if code == TENSOR:
+            import torch
+
+            dtype_name, device, values = unpack(payload)
+            dtype = getattr(torch, dtype_name.removeprefix("torch."), None)
+            if not isinstance(dtype, torch.dtype):
+                raise CodecError(f"refused a tensor of dtype {dtype_name}")
+            return torch.from_numpy(_from_npy(values).copy()).to(device=device, dtype=dtype)
+        if code in hooks:
+            return hooks[code](unpack(payload))
+        raise CodecError(f"refused extension type {code}")
+
+    def unpack(payload):
+        return msgpack.unpackb(payload, ext_hook=ext_hook, raw=False, strict_map_key=True,
+                               max_bin_len=MAX_FRAME_BYTES)
+
+    try:
+        return unpack(data)
+    except CodecError:
+        raise
+    except Exception as error:  # malformed frames of any kind are refused, never half-decoded
+        raise CodecError(f"{type(error).__name__}: {error}") from None
+
+
+def write_frame(fd: int, data: bytes) -> None:
+    """Write one length-prefixed frame to a file descriptor."""
+    view = memoryview(struct.pack(">I", len(data)) + data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_exactly(fd: int, size: int) -> bytes:
+    """Read ``size`` bytes, or raise EOFError when the other side has closed."""
+    chunks, remaining = [], size
+    while remaining:
+        chunk = os.read(fd, min(remaining, 2**20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int) -> bytes:
+    """Read one length-prefixed frame (blocking)."""
+    (size,) = struct.unpack(">I", read_exactly(fd, 4))
+    if size > MAX_FRAME_BYTES:
+        raise CodecError(f"a frame of {size} bytes is over the limit of {MAX_FRAME_BYTES}")
+    return read_exactly(fd, size)

@@ -1,0 +1,273 @@
+"""Starts, talks to and kills the sandboxed child: the parent's side of the trust boundary.
+
+The child runs ``child.py`` with a fresh session, a cleared environment, its own temporary folder
+as working directory, HOME and /tmp, and resource limits. With bubblewrap it also gets no network,
+its own PID namespace (so nothing it starts outlives it) and a filesystem that holds only the
+interpreter, its packages, the runtime and the student's file: the grader, the reference, the
+solutions and the project's tests are not there. Without bubblewrap the limits still hold and
+the judge process collects every descendant (as a child subreaper) to kill it, but the child sees
+the filesystem: ``isolation()`` says so.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from grader.paths import ROOT
+from grader.sandbox import codec
+
+SANDBOX_RUNTIME = Path(__file__).parent  # child.py and codec.py are copied from here
+MIB = 2**20
+FILE_SIZE_LIMIT = 64 * MIB
+OPEN_FILES_LIMIT = 256
+EXTRA_PROCESSES = 64  # threads count as processes: torch's thread pool needs a few
+HIDDEN_FROM_CHILD = ("grader", "reference", "solutions", "tests")
+PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_timeout_s: float
+    total_timeout_s: float
+    memory_mb: int
+    cpu_s: int
+
+
+class ChildTimeout(Exception):
+    """The child did not answer within the time it had."""
+
+
+class ChildDied(Exception):
+    """The child exited or was killed before it answered."""
+
+
+def harden_judge_process() -> None:
+    """Make this process the reaper of every orphan below it and unreadable to other processes."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _process_table() -> dict[int, int]:
+    """pid -> parent pid for every visible process."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            table[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return table
+
+
+def kill_descendants() -> int:
+    """SIGKILL every process below this one (daemons included, as this is a subreaper); reap them."""
+    killed = 0
+    for _ in range(50):
+        table = _process_table()
+        below, frontier = set(), {os.getpid()}
+        while frontier:
+            frontier = {pid for pid, parent in table.items() if parent in frontier} - below
+            below |= frontier
+        if not below:
+            break
+        for pid in below:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+    return killed
+
+
+@lru_cache(maxsize=1)
+def isolation() -> tuple[bool, str]:
+    """(full isolation available, a sentence for the report).
+
+    NNEX_ISOLATION=reduced turns bubblewrap off, where it misbehaves or to test the fallback.
+    """
+    if os.environ.get("NNEX_ISOLATION") == "reduced":
+        return False, "reduced: turned off by NNEX_ISOLATION=reduced, so the child has the network and sees the filesystem"
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return False, "reduced: bubblewrap (bwrap) is not installed, so the child has the network and sees the filesystem"
+    probe = subprocess.run([bwrap, *_bwrap_base_args(), "--", sys.executable, "-c", "pass"],
+                           capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        return False, f"reduced: bubblewrap cannot create namespaces here ({probe.stderr.strip()[:200]})"
+    return True, "full: bubblewrap, no network, own PID namespace, grader files not visible"
+
+
+def _bound_prefixes() -> list[Path]:
+    """The interpreter's installation and the environment whose packages the child imports."""
+    prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    return sorted(p for p in prefixes if not any(o != p and o in p.parents for o in prefixes))
+
+
+def _bwrap_base_args() -> list[str]:
+    args = ["--unshare-all", "--die-with-parent", "--new-session",
+            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for name in ("bin", "lib", "lib32", "lib64", "sbin"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    prefixes = _bound_prefixes()
+    for prefix in prefixes:
+        if Path("/usr") not in prefix.parents and prefix != Path("/usr"):
+            args += ["--ro-bind", str(prefix), str(prefix)]
+    bound = prefixes + [Path("/usr")]
+    for name in HIDDEN_FROM_CHILD:  # e.g. after a non-editable install into the bound environment
+        path = (ROOT / name).resolve()
+        if path.exists() and any(b == path or b in path.parents for b in bound):
+            args += ["--tmpfs", str(path)]
+    return args
+
+
+def _limit_resources(limits: Limits):
+    uid = os.getuid()
+    processes = sum(1 for entry in os.listdir("/proc")
+                    if entry.isdigit() and _owner(entry) == uid)
+
+    def apply():  # runs in the new process, before exec
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * MIB,) * 2)
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT,) * 2)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT,) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes + EXTRA_PROCESSES,) * 2)
+
+    return apply
+
+
+def _owner(pid: str):
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+class Child:
+    """One sandboxed child process that has imported one student file."""
+
+    def __init__(self, student_source: str, module: str, support_files: list[Path],
+                 forbidden_imports: list[str], limits: Limits):
+        self.limits = limits
+        self.folder = Path(tempfile.mkdtemp(prefix="nnex-child-"))
+        runtime, student, scratch = (self.folder / n for n in ("runtime", "student", "tmp"))
+        for path in (runtime, student, scratch):
+            path.mkdir()
+        for name in ("child.py", "codec.py"):
+            shutil.copy(SANDBOX_RUNTIME / name, runtime / name)
+        (student / f"{module}.py").write_text(student_source)
+        for support in support_files:  # the exercise's own copies, never the submission's
+            shutil.copy(support, student / support.name)
+
+        request_read, self.request_fd = os.pipe()
+        self.response_fd, response_write = os.pipe()
+        full, _ = isolation()
+        inside = Path("/sandbox") if full else self.folder
+        config = {"student_dir": str(inside / "student"), "module": module,
+                  "support_modules": [p.stem for p in support_files],
+                  "forbidden_imports": forbidden_imports,
+                  "request_fd": request_read, "response_fd": response_write}
+        home = "/tmp" if full else str(scratch)
+        command = [sys.executable, "-I", "-B", str(inside / "runtime" / "child.py"), json.dumps(config)]
+        if full:
+            command = [shutil.which("bwrap"), *_bwrap_base_args(),
+                       "--ro-bind", str(runtime), "/sandbox/runtime",
+                       "--ro-bind", str(student), "/sandbox/student",
+                       "--bind", str(scratch), "/tmp", "--chdir", "/tmp", "--", *command]
+        environment = {"HOME": home, "TMPDIR": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+                       "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                       "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.matplotlib"}
+        self.process = subprocess.Popen(
+            command, cwd=scratch, env=environment, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            pass_fds=(request_read, response_write), preexec_fn=_limit_resources(limits))
+        os.close(request_read)
+        os.close(response_write)
+
+    def receive(self, timeout: float):
+        """The next response, decoded by the caller's codec hooks; raises ChildTimeout or ChildDied."""
+        deadline = time.monotonic() + timeout
+        header = self._read(4, deadline)
+        (size,) = struct.unpack(">I", header)
+        if size > codec.MAX_FRAME_BYTES:
+            self.kill()
+            raise ChildDied(f"the child sent a frame of {size} bytes, over the limit")
+        return self._read(size, deadline)
+
+    def send(self, data: bytes) -> None:
+        try:
+            codec.write_frame(self.request_fd, data)
+        except (BrokenPipeError, OSError):
+            raise ChildDied(self._death()) from None
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        chunks, remaining = [], size
+        while remaining:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.response_fd], [], [], left)[0]:
+                self.kill()
+                raise ChildTimeout()
+            chunk = os.read(self.response_fd, min(remaining, MIB))
+            if not chunk:
+                raise ChildDied(self._death())
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def _death(self) -> str:
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return "the child stopped answering"
+        if code < 0:
+            name = signal.Signals(-code).name
+            cause = {"SIGKILL": " (memory or process limit?)", "SIGXCPU": " (CPU time limit)",
+                     "SIGXFSZ": " (file size limit)", "SIGSEGV": " (crash)"}.get(name, "")
+            return f"the child was killed by {name}{cause}"
+        return f"the child exited with code {code}"
+
+    def kill(self) -> None:
+        """Kill the child's whole process group, then every process left below the judge."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+        kill_descendants()
+
+    def close(self) -> None:
+        self.kill()
+        for fd in (self.request_fd, self.response_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,153 @@
+"""Submissions: a folder, a .zip of one, or a single student file (.py or .ipynb).
+
+Finding an exercise's file and turning a notebook into code happen here, in the trusted parent,
+without running anything. A problem with one submission is recorded on it, never raised.
+"""
+from __future__ import annotations
+
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import nbformat
+
+MAX_ZIP_ENTRIES = 10_000
+MAX_ZIP_BYTES = 200 * 2**20
+MAX_SOURCE_BYTES = 2 * 2**20
+IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
+
+
+class SubmissionError(Exception):
+    """The submission as a whole cannot be read."""
+
+
+@dataclass
+class Submission:
+    id: str
+    path: Path
+    root: Path | None = None  # the folder to search; None when unreadable
+    only: str | None = None  # a single-file submission: the one student file it holds
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    _extracted: tempfile.TemporaryDirectory | None = None
+
+    def locate(self, exercise) -> Path | None:
+        """The file that answers ``exercise``: its .py, else its notebook; None when absent.
+
+        Raises SubmissionError when two candidates are equally good.
+        """
+        if self.root is None:
+            return None
+        names = {exercise.student_file, f"{exercise.module}.ipynb"}
+        if self.only is not None:
+            return self.root / self.only if self.only in names else None
+        candidates = [p for p in self.root.rglob("*") if p.name in names and p.is_file()
+                      and not p.is_symlink() and not (IGNORED_PARTS & set(p.relative_to(self.root).parts))
+                      and not any(part.startswith(".") for part in p.relative_to(self.root).parts)]
+        if not candidates:
+            return None
+
+        def preference(p: Path):
+            return (p.parent.name != exercise.folder, p.suffix != ".py", len(p.relative_to(self.root).parts))
+
+        candidates.sort(key=preference)
+        if len(candidates) > 1 and preference(candidates[0]) == preference(candidates[1]):
+            found = ", ".join(str(p.relative_to(self.root)) for p in candidates[:3])
+            raise SubmissionError(f"more than one candidate for {exercise.student_file}: {found}")
+        return candidates[0]
+
+    def close(self) -> None:
+        if self._extracted is not None:
+            self._extracted.cleanup()
+
+
+def open_submission(path: Path, student_files: set[str]) -> Submission:
+    """A Submission for ``path``; its ``error`` says why it cannot be read, if it cannot."""
+    submission = Submission(id=path.stem if path.suffix == ".zip" else path.name, path=path)
+    try:
+        if path.is_dir():
+            submission.root = path
+        elif path.suffix == ".zip":
+            submission._extracted = tempfile.TemporaryDirectory(prefix="nnex-zip-")
+            submission.root = Path(submission._extracted.name)
+            submission.notes += extract_zip(path, submission.root)
+        elif path.suffix in (".py", ".ipynb"):
+            stem_names = {Path(f).stem for f in student_files}
+            if path.stem not in stem_names:
+                raise SubmissionError(f"{path.name} is not named like a student file "
+                                      f"({', '.join(sorted(student_files))}, or a notebook of the same name)")
+            submission.root, submission.only = path.parent, path.name
+        else:
+            raise SubmissionError(f"{path.name} is neither a folder, a .zip, a .py nor an .ipynb file")
+    except SubmissionError as error:
+        submission.root, submission.error = None, str(error)
+    return submission
+
+
+def extract_zip(archive: Path, destination: Path) -> list[str]:
+    """Extract the regular files of ``archive``; entries that would land outside are refused."""
+    notes = []
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            entries = zipped.infolist()
+            if len(entries) > MAX_ZIP_ENTRIES:
+                raise SubmissionError(f"{archive.name} holds {len(entries)} entries, over {MAX_ZIP_ENTRIES}")
+            if sum(e.file_size for e in entries) > MAX_ZIP_BYTES:
+                raise SubmissionError(f"{archive.name} unpacks to more than {MAX_ZIP_BYTES // 2**20} MiB")
+            for entry in entries:
+                name = PurePosixPath(entry.filename.replace("\\", "/"))
+                mode = entry.external_attr >> 16
+                if name.is_absolute() or ".." in name.parts or ":" in entry.filename:
+                    notes.append(f"refused zip entry {entry.filename!r}: it would land outside the submission")
+                    continue
+                if stat.S_ISLNK(mode):
+                    notes.append(f"refused zip entry {entry.filename!r}: it is a symbolic link")
+                    continue
+                if entry.is_dir():
+                    continue
+                target = destination.joinpath(*name.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zipped.open(entry) as source, open(target, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as error:
+        raise SubmissionError(f"{archive.name} cannot be read as a zip: {error}") from None
+    return notes
+
+
+def student_code(path: Path) -> tuple[str, list[str]]:
+    """The code to run for a student file, and notes on what was left out.
+
+    A notebook gives its code cells in order; outputs and metadata are ignored, and IPython magics
+    and shell escapes are reported and replaced by ``pass``, never run.
+    """
+    if path.stat().st_size > MAX_SOURCE_BYTES:
+        raise SubmissionError(f"{path.name} is over {MAX_SOURCE_BYTES // 2**20} MiB")
+    if path.suffix == ".py":
+        try:
+            return path.read_text(encoding="utf-8"), []
+        except UnicodeDecodeError as error:
+            raise SubmissionError(f"{path.name} is not UTF-8 text: {error}") from None
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as error:  # nbformat raises many kinds for a broken file
+        raise SubmissionError(f"{path.name} is not a readable notebook: {error}") from None
+    cells, notes = [], []
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        lines = str(cell.get("source", "")).splitlines()
+        if lines and lines[0].lstrip().startswith("%%"):
+            notes.append(f"{path.name}: cell {number}: cell magic {lines[0].strip()!r} was not run")
+            continue
+        kept = []
+        for line in lines:
+            stripped = line.lstrip()
+            if stripped.startswith(("%", "!")):
+                notes.append(f"{path.name}: cell {number}: {stripped[:60]!r} was not run")
+                line = line[: len(line) - len(stripped)] + "pass"
+            kept.append(line)
+        cells.append("\n".join(kept))
+    return "\n\n".join(cells) + "\n", notes

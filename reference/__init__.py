@@ -1,0 +1,1 @@
+"""Independent PyTorch implementations of the exercises: the oracles of the hidden tests."""

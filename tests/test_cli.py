@@ -1,0 +1,153 @@
+"""The nnex command end to end: the worked solutions score full marks, the stubs 0, in every output."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.manifests import load_manifests
+from grader.paths import ROOT
+
+MANIFESTS = load_manifests()
+
+
+def nnex(*args, cwd=ROOT, timeout=600):
+    return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    run = nnex("grade", "solutions", "exercises", "--json", out / "r.json", "--csv", out / "r.csv",
+               "--feedback", out / "feedback", "--jobs", "2")
+    return run, out, json.loads((out / "r.json").read_text())
+
+
+def test_grading_the_solutions_and_the_stubs_exits_zero_and_prints_the_table(graded):
+    run, _, report = graded
+    assert run.returncode == 0, run.stderr
+    for exercise_id in MANIFESTS:
+        assert exercise_id in run.stdout
+    assert "solutions" in run.stdout and "exercises" in run.stdout and "isolation:" in run.stdout
+
+
+def test_the_solutions_score_full_marks_on_every_test(graded):
+    solutions = graded[2]["submissions"][0]
+    assert solutions["id"] == "solutions"
+    assert [e["id"] for e in solutions["exercises"]] == list(MANIFESTS)
+    for exercise in solutions["exercises"]:
+        failed = [(t["name"], t["message"]) for t in exercise["tests"] if not t["passed"]]
+        assert failed == [], exercise["id"]
+        assert exercise["status"] == "graded"
+        assert exercise["score"] == exercise["max_score"] == MANIFESTS[exercise["id"]].max_score
+    assert solutions["score"] == solutions["max_score"] == sum(m.max_score for m in MANIFESTS.values())
+
+
+def test_the_stubs_score_zero_and_every_test_says_why(graded):
+    stubs = graded[2]["submissions"][1]
+    assert stubs["id"] == "exercises" and stubs["score"] == 0
+    for exercise in stubs["exercises"]:
+        assert exercise["status"] == "graded"
+        assert all(not t["passed"] and t["score"] == 0 and t["message"] for t in exercise["tests"])
+        assert any("NotImplementedError" in t["message"] for t in exercise["tests"])
+
+
+def test_the_json_follows_the_contract(graded):
+    report = graded[2]
+    for submission in report["submissions"]:
+        assert set(submission) >= {"id", "score", "max_score", "exercises"}
+        for exercise in submission["exercises"]:
+            assert set(exercise) >= {"id", "score", "max_score", "status", "tests"}
+            assert exercise["status"] in ("graded", "missing", "error", "timeout")
+            for test in exercise["tests"]:
+                assert set(test) >= {"name", "score", "max_score", "passed", "message"}
+            assert exercise["score"] == pytest.approx(sum(t["score"] for t in exercise["tests"]))
+            assert exercise["max_score"] == pytest.approx(sum(t["max_score"] for t in exercise["tests"]))
+
+
+def test_csv_and_feedback_agree_with_the_json(graded):
+    _, out, report = graded
+    rows = list(csv.DictReader((out / "r.csv").open()))
+    assert [r["id"] for r in rows] == ["solutions", "exercises"]
+    for row, submission in zip(rows, report["submissions"]):
+        assert float(row["score"]) == submission["score"]
+        for exercise in submission["exercises"]:
+            assert float(row[exercise["id"]]) == exercise["score"]
+    feedback = (out / "feedback" / "exercises.md").read_text()
+    first = report["submissions"][1]["exercises"][0]
+    assert first["tests"][0]["message"] in feedback and first["tests"][0]["name"] in feedback
+
+
+def test_hidden_test_source_never_reaches_the_feedback(graded):
+    _, out, _ = graded
+    feedback = "".join(p.read_text() for p in (out / "feedback").iterdir())
+    for exercise in MANIFESTS.values():
+        hidden_lines = [line.strip() for line in exercise.hidden_test_file.read_text().splitlines()
+                        if len(line.strip()) > 30 and not line.strip().startswith(("#", '"'))]
+        leaked = [line for line in hidden_lines if line in feedback]
+        assert leaked == []
+
+
+def test_gradescope_results_hold_one_entry_per_test(tmp_path):
+    exercise = next(iter(MANIFESTS.values()))
+    solution = ROOT / "solutions" / exercise.folder / exercise.student_file
+    run = nnex("grade", solution, "--gradescope", tmp_path / "results.json")
+    assert run.returncode == 0, run.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["score"] == exercise.max_score
+    assert [t["name"] for t in results["tests"]] == [f"{exercise.id}: {t.name}" for t in exercise.tests]
+    assert all(t["visibility"] == "visible" and t["score"] == t["max_score"] for t in results["tests"])
+
+
+def test_a_missing_exercise_scores_zero_with_a_message(tmp_path):
+    (tmp_path / "empty").mkdir()
+    run = nnex("grade", tmp_path / "empty", "--json", tmp_path / "r.json")
+    assert run.returncode == 0
+    for exercise in json.loads((tmp_path / "r.json").read_text())["submissions"][0]["exercises"]:
+        assert exercise["status"] == "missing" and exercise["score"] == 0
+        assert all("no " in t["message"] for t in exercise["tests"])
+
+
+def test_an_unreadable_submission_costs_only_itself(tmp_path):
+    (tmp_path / "broken.zip").write_bytes(b"not a zip")
+    exercise = next(iter(MANIFESTS.values()))
+    run = nnex("grade", tmp_path / "broken.zip", "solutions", "--exercise", exercise.id,
+               "--json", tmp_path / "r.json")
+    assert run.returncode == 1
+    broken, solutions = json.loads((tmp_path / "r.json").read_text())["submissions"]
+    assert broken["score"] == 0 and broken["exercises"][0]["status"] == "error"
+    assert "broken.zip cannot be read as a zip" in broken["exercises"][0]["message"]
+    assert solutions["score"] == solutions["max_score"] == exercise.max_score
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["grade", "solutions", "--exercise", "no_such_exercise"], "unknown exercise 'no_such_exercise'"),
+    (["grade", "no/such/folder"], "no such submission: no/such/folder"),
+    (["grade"], "the following arguments are required"),
+    (["grade", "solutions", "exercises", "--gradescope", "x.json"], "give exactly one"),
+])
+def test_usage_errors_exit_2_with_a_message(args, expected):
+    run = nnex(*args)
+    assert run.returncode == 2
+    assert expected in run.stdout + run.stderr
+
+
+def test_a_wrong_manifest_names_the_file_and_the_key(tmp_path):
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    exercise = next(iter(MANIFESTS.values()))
+    text = exercise.manifest_path.read_text().replace("memory_mb:", "memory_mb: -5 #", 1)
+    (manifests / exercise.manifest_path.name).write_text(text)
+    run = nnex("grade", "solutions", "--manifests", manifests)
+    assert run.returncode == 2
+    assert f"{manifests / exercise.manifest_path.name}: at limits/memory_mb" in run.stderr
+
+
+def test_python_dash_m_grader_and_the_nnex_script_are_the_same_command():
+    script = Path(sys.executable).parent / "nnex"
+    run = subprocess.run([str(script), "grade", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0 and "--gradescope" in run.stdout
+    assert run.stdout == nnex("grade", "--help").stdout

@@ -1,0 +1,97 @@
+"""The codec carries plain data exactly and refuses everything else."""
+import io
+
+import msgpack
+import numpy as np
+import pytest
+import torch
+
+from grader.sandbox import codec
+
+
+def refuse(obj):
+    raise codec.CodecError(f"not plain: {type(obj).__name__}")
+
+
+def roundtrip(value):
+    return codec.decode(codec.encode(value, refuse), {})
+
+
+def test_plain_values_keep_their_exact_types():
+    value = {"none": None, "flag": True, "int": 3, "float": 2.5, "text": "é", "list": [1, [2.0]],
+             "tuple": (1, (2, "x")), "nested": {"a": {"b": []}}}
+    back = roundtrip(value)
+    assert back == value
+    assert type(back["tuple"]) is tuple and type(back["tuple"][1]) is tuple
+    assert type(back["flag"]) is bool and type(back["int"]) is int
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "uint8", "bool", "complex128"])
+def test_arrays_keep_dtype_shape_and_values(dtype):
+    array = (np.arange(12).reshape(3, 4) % 3).astype(dtype)
+    back = roundtrip(array)
+    assert type(back) is np.ndarray and back.dtype == array.dtype and back.shape == (3, 4)
+    assert np.array_equal(back, array)
+
+
+def test_dicts_with_number_keys_cross_as_maps():
+    value = {0.0: {"train_loss": [1.0]}, 0.5: {"train_loss": [2.0]}, (1, "a"): None}
+    assert roundtrip(value) == value
+
+
+def test_self_referencing_values_are_refused():
+    loop = []
+    loop.append(loop)
+    with pytest.raises(codec.CodecError):
+        codec.encode(loop, refuse)
+
+
+def test_numpy_scalars_come_back_as_numpy_scalars():
+    back = roundtrip([np.float64(1.5), np.int32(-2), np.bool_(True)])
+    assert [type(v) for v in back] == [np.float64, np.int32, np.bool_]
+    assert back == [1.5, -2, True]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64, torch.bfloat16])
+def test_tensors_keep_dtype_and_device(dtype):
+    tensor = torch.arange(6).reshape(2, 3).to(dtype)
+    back = roundtrip(tensor)
+    assert type(back) is torch.Tensor and back.dtype == dtype and back.device == tensor.device
+    assert torch.equal(back, tensor)
+
+
+def test_objects_that_are_not_plain_data_go_to_the_policy():
+    class Sneaky(np.ndarray):
+        pass
+
+    for obj in (object(), np.zeros(2).view(Sneaky), np.array([object()]), {object(): 1}, lambda: 0):
+        with pytest.raises(codec.CodecError):
+            codec.encode(obj, refuse)
+
+
+def test_pickled_arrays_are_refused():
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
+    frame = msgpack.packb(msgpack.ExtType(codec.NDARRAY, buffer.getvalue()))
+    with pytest.raises(codec.CodecError):
+        codec.decode(frame, {})
+
+
+@pytest.mark.parametrize("frame", [b"\xc1", b"\x92\x01", msgpack.packb(msgpack.ExtType(99, b"")),
+                                   msgpack.packb({1: 2}), msgpack.packb(msgpack.ExtType(codec.NDARRAY, b"junk"))])
+def test_malformed_frames_are_refused_whole(frame):
+    with pytest.raises(codec.CodecError):
+        codec.decode(frame, {})
+
+
+def test_handles_and_fixtures_go_to_the_hooks():
+    frame = msgpack.packb([msgpack.ExtType(codec.HANDLE, msgpack.packb([7, "mod.Cache"]))])
+    assert codec.decode(frame, {codec.HANDLE: lambda payload: ("handle", *payload)}) == [("handle", 7, "mod.Cache")]
+    with pytest.raises(codec.CodecError):
+        codec.decode(frame, {})
+
+
+def test_oversized_values_are_refused(monkeypatch):
+    monkeypatch.setattr(codec, "MAX_FRAME_BYTES", 1000)
+    with pytest.raises(codec.CodecError, match="over the limit"):
+        codec.encode(np.zeros(1000), refuse)
