@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # the CPU build; an unpinned torch would pull a multi-GB CUDA build
 TORCH ?= torch==2.13.0
-PYTEST_ARGS ?= -n auto
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: setup demo test
 

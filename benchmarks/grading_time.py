@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -58,7 +57,7 @@ def main() -> None:
         os.environ.pop("NNEX_ISOLATION", None) if mode == "auto" else os.environ.update(NNEX_ISOLATION=mode)
         isolation.cache_clear()
         start, call = sandbox_figures(args.repeat)
-        print(f"sandbox [{isolation()[1].split(':')[0]}]: start + first call {start * 1000:.0f} ms, "
+        print(f"sandbox [{isolation().text.split(':')[0]}]: start + first call {start * 1000:.0f} ms, "
               f"further call {call * 1000:.2f} ms")
     os.environ.pop("NNEX_ISOLATION", None)
     isolation.cache_clear()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def grade_command(args, console: Console) -> int:
         kill_descendants()
         for submission in submissions:
             submission.close()
-    _, isolation_text = isolation()
+    isolation_text = isolation().text
     reports.print_table(results, [e.id for e in exercises], isolation_text, console)
     for submission in submissions:
         if submission.error:
@@ -100,7 +101,7 @@ def grade_command(args, console: Console) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console()
+    console = Console(width=shutil.get_terminal_size((120, 24)).columns)
     if args.command == "grade":
         return grade_command(args, console)
     from grader import generate

@@ -208,28 +208,31 @@ def test_numerical_gradient_uses_eps(student, rng):
                            "central_diff_divisor": 2 * central})
 
 
-def test_numerical_gradient_leaves_theta_unchanged(student, rng):
-    x, w, b, y = _data(rng, 8, 3)
-    theta = np.concatenate([w, [b]])
-    before = theta.copy()
+def _numerical_gradient_of_neuron_loss(student, x, w, b, y, theta):
+    """The student's numerical_gradient of the neuron's loss at theta = [w, b], checked against autograd."""
     grad = student.numerical_gradient(FixtureRef("neuron_support:neuron_loss", x=x, y=y), theta)
-    if not np.array_equal(theta, before):
-        fail("numerical_gradient changed the caller's theta; perturb a copy of it",
-             "theta_modified")
-    expect_array(grad, "numerical_gradient(f, theta) for theta of shape (4,)", shape=(4,))
-
-
-def test_numerical_gradient_of_neuron_loss(student, rng):
-    x, w, b, y = _data(rng, 10, 4)
-    theta = np.concatenate([w, [b]])
-    f = FixtureRef("neuron_support:neuron_loss", x=x, y=y)
-    grad = student.numerical_gradient(f, theta.copy())
-    grad = expect_array(grad, "numerical_gradient(neuron loss, [w, b]) for theta of shape (5,)",
-                        shape=(5,))
+    grad = expect_array(grad, f"numerical_gradient(neuron loss, [w, b]) for theta of shape {theta.shape}",
+                        shape=theta.shape)
     dw, db = ref.neuron_gradients(x, w, b, y)
     assert_close(grad, np.concatenate([_np(dw), [_np(db)]]),
                  "numerical_gradient of the neuron's loss, compared with autograd's [dw, db]",
                  rtol=1e-6, atol=1e-10)
+
+
+def test_numerical_gradient_leaves_theta_unchanged(student, rng):
+    x, w, b, y = _data(rng, 8, 3)
+    theta = np.concatenate([w, [b]])
+    before = theta.copy()
+    try:
+        _numerical_gradient_of_neuron_loss(student, x, w, b, y, theta)
+    finally:  # a changed theta is the mistake to name, whatever else went wrong
+        if not np.array_equal(theta, before):
+            fail("numerical_gradient changed the caller's theta; perturb a copy of it", "theta_modified")
+
+
+def test_numerical_gradient_of_neuron_loss(student, rng):
+    x, w, b, y = _data(rng, 10, 4)
+    _numerical_gradient_of_neuron_loss(student, x, w, b, y, np.concatenate([w, [b]]))
 
 
 # ---------------------------------------------------------------- gradient descent
@@ -287,4 +290,7 @@ def test_gradient_descent_leaves_w0_unchanged(student, rng):
     result = student.gradient_descent(x, y, w0, b0, 0.5, 3)
     if type(w0) is not np.ndarray or not np.array_equal(w0, before):
         fail("gradient_descent changed the caller's w0; update a copy of it", "w0_modified")
-    _gd_result(result, 2, 3)
+    w, b, _ = _gd_result(result, 2, 3)
+    ref_w, ref_b, _ = (_np(v) for v in ref.gradient_descent(x, y, before, b0, 0.5, 3))
+    assert_close(w, ref_w, "w after 3 steps", rtol=1e-8, atol=1e-12)
+    assert_close(b, ref_b, "b after 3 steps", rtol=1e-8, atol=1e-12)

@@ -143,8 +143,8 @@ class StudentProxy:
         if tag == "raise":
             kind, message = payload
             raise StudentError(f"{name} raised {kind}: {message}")
-        result, mutated, relayed = payload
-        self._copy_back(args, kwargs, mutated)
+        result, arguments, relayed = payload
+        self._copy_back(args, kwargs, arguments)
         for category, message in relayed:
             kind = getattr(builtins, str(category), None)
             if not (isinstance(kind, type) and issubclass(kind, Warning)):
@@ -153,9 +153,9 @@ class StudentProxy:
         return result
 
     @staticmethod
-    def _copy_back(args, kwargs, mutated) -> None:
-        """Apply the child's in-place changes of array arguments to the caller's own arrays."""
-        for path, value in mutated:
+    def _copy_back(args, kwargs, arguments) -> None:
+        """Give the caller's own arrays the values the child's copies have after the call."""
+        for path, value in arguments:
             try:
                 where, *keys = path
                 target = args if where == "args" else kwargs

@@ -6,7 +6,8 @@ its own PID namespace (so nothing it starts outlives it) and a filesystem that h
 interpreter, its packages, the runtime and the student's file: the grader, the reference, the
 solutions and the project's tests are not there. Without bubblewrap the limits still hold and
 the judge process collects every descendant (as a child subreaper) to kill it, but the child sees
-the filesystem: ``isolation()`` says so.
+the filesystem: ``isolation()`` says so. Run as root, the child becomes an unprivileged user inside
+bubblewrap, since root is exempt from the limit on processes.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ OPEN_FILES_LIMIT = 256
 EXTRA_PROCESSES = 64  # threads count as processes: torch's thread pool needs a few
 HIDDEN_FROM_CHILD = ("grader", "reference", "solutions", "tests")
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+UNPRIVILEGED_UID = 65534  # nobody
 
 
 @dataclass(frozen=True)
@@ -101,22 +103,38 @@ def kill_descendants() -> int:
     return killed
 
 
-@lru_cache(maxsize=1)
-def isolation() -> tuple[bool, str]:
-    """(full isolation available, a sentence for the report).
+@dataclass(frozen=True)
+class Isolation:
+    full: bool  # bubblewrap: no network, own PID namespace, grader files not visible
+    drop_to_uid: int | None  # the unprivileged user the child becomes (root ignores RLIMIT_NPROC)
+    text: str  # a sentence for the report
 
-    NNEX_ISOLATION=reduced turns bubblewrap off, where it misbehaves or to test the fallback.
-    """
+
+@lru_cache(maxsize=1)
+def isolation() -> Isolation:
+    """What this machine allows. NNEX_ISOLATION=reduced turns bubblewrap off (to test the fallback)."""
     if os.environ.get("NNEX_ISOLATION") == "reduced":
-        return False, "reduced: turned off by NNEX_ISOLATION=reduced, so the child has the network and sees the filesystem"
+        return Isolation(False, None, "reduced: turned off by NNEX_ISOLATION=reduced, so the child has "
+                                      "the network and sees the filesystem")
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return False, "reduced: bubblewrap (bwrap) is not installed, so the child has the network and sees the filesystem"
-    probe = subprocess.run([bwrap, *_bwrap_base_args(), "--", sys.executable, "-c", "pass"],
+        return Isolation(False, None, "reduced: bubblewrap (bwrap) is not installed, so the child has "
+                                      "the network and sees the filesystem")
+    if os.geteuid() == 0:
+        drop = (f"import os; os.setgroups([]); os.setgid({UNPRIVILEGED_UID}); os.setuid({UNPRIVILEGED_UID}); "
+                "import numpy, msgpack")  # the child's packages must still be readable after the drop
+        probe = subprocess.run([bwrap, *_bwrap_base_args(drop_root=True), "--", sys.executable, "-c", drop],
+                               capture_output=True, text=True, timeout=60)
+        if probe.returncode == 0:
+            return Isolation(True, UNPRIVILEGED_UID, "full: bubblewrap, no network, own PID namespace, "
+                                                     "grader files not visible, unprivileged user")
+    probe = subprocess.run([bwrap, *_bwrap_base_args(drop_root=False), "--", sys.executable, "-c", "pass"],
                            capture_output=True, text=True, timeout=60)
     if probe.returncode != 0:
-        return False, f"reduced: bubblewrap cannot create namespaces here ({probe.stderr.strip()[:200]})"
-    return True, "full: bubblewrap, no network, own PID namespace, grader files not visible"
+        return Isolation(False, None, f"reduced: bubblewrap cannot create namespaces here "
+                                      f"({probe.stderr.strip()[:200]})")
+    limit = "; as root, the number of processes is not limited" if os.geteuid() == 0 else ""
+    return Isolation(True, None, f"full: bubblewrap, no network, own PID namespace, grader files not visible{limit}")
 
 
 def _bound_prefixes() -> list[Path]:
@@ -125,9 +143,14 @@ def _bound_prefixes() -> list[Path]:
     return sorted(p for p in prefixes if not any(o != p and o in p.parents for o in prefixes))
 
 
-def _bwrap_base_args() -> list[str]:
-    args = ["--unshare-all", "--die-with-parent", "--new-session",
-            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+def _bwrap_base_args(drop_root: bool) -> list[str]:
+    if drop_root:  # no user namespace, so that the child can still become an unprivileged user
+        args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args = ["--unshare-all"]
+    args += ["--die-with-parent", "--new-session",
+             "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for name in ("bin", "lib", "lib32", "lib64", "sbin"):
         path = Path("/") / name
         if path.is_symlink():
@@ -135,6 +158,11 @@ def _bwrap_base_args() -> list[str]:
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
     prefixes = _bound_prefixes()
+    # folders bubblewrap makes on its own are private to root: an unprivileged child could not pass
+    made = sorted({a for p in prefixes for a in p.parents if a != Path("/")} | {Path("/sandbox")})
+    for folder in made:
+        if Path("/usr") not in folder.parents and folder != Path("/usr"):
+            args += ["--perms", "0755", "--dir", str(folder)]
     for prefix in prefixes:
         if Path("/usr") not in prefix.parents and prefix != Path("/usr"):
             args += ["--ro-bind", str(prefix), str(prefix)]
@@ -146,8 +174,7 @@ def _bwrap_base_args() -> list[str]:
     return args
 
 
-def _limit_resources(limits: Limits):
-    uid = os.getuid()
+def _limit_resources(limits: Limits, uid: int):
     processes = sum(1 for entry in os.listdir("/proc")
                     if entry.isdigit() and _owner(entry) == uid)
 
@@ -187,16 +214,19 @@ class Child:
 
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
-        full, _ = isolation()
+        sandbox = isolation()
+        full = sandbox.full
+        if sandbox.drop_to_uid is not None:
+            os.chown(scratch, sandbox.drop_to_uid, sandbox.drop_to_uid)
         inside = Path("/sandbox") if full else self.folder
         config = {"student_dir": str(inside / "student"), "module": module,
                   "support_modules": [p.stem for p in support_files],
-                  "forbidden_imports": forbidden_imports,
+                  "forbidden_imports": forbidden_imports, "uid": sandbox.drop_to_uid,
                   "request_fd": request_read, "response_fd": response_write}
         home = "/tmp" if full else str(scratch)
         command = [sys.executable, "-I", "-B", str(inside / "runtime" / "child.py"), json.dumps(config)]
         if full:
-            command = [shutil.which("bwrap"), *_bwrap_base_args(),
+            command = [shutil.which("bwrap"), *_bwrap_base_args(drop_root=sandbox.drop_to_uid is not None),
                        "--ro-bind", str(runtime), "/sandbox/runtime",
                        "--ro-bind", str(student), "/sandbox/student",
                        "--bind", str(scratch), "/tmp", "--chdir", "/tmp", "--", *command]
@@ -206,7 +236,8 @@ class Child:
         self.process = subprocess.Popen(
             command, cwd=scratch, env=environment, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            pass_fds=(request_read, response_write), preexec_fn=_limit_resources(limits))
+            pass_fds=(request_read, response_write),
+            preexec_fn=_limit_resources(limits, sandbox.drop_to_uid if sandbox.drop_to_uid is not None else os.getuid()))
         os.close(request_read)
         os.close(response_write)
 
@@ -246,6 +277,8 @@ class Child:
         except subprocess.TimeoutExpired:
             self.kill()
             return "the child stopped answering"
+        if isolation().full and code > 128:  # bubblewrap exits with 128 + the signal that killed the child
+            code = 128 - code
         if code < 0:
             name = signal.Signals(-code).name
             cause = {"SIGKILL": " (memory or process limit?)", "SIGXCPU": " (CPU time limit)",

@@ -1,0 +1,365 @@
+"""Direct tests of the sandbox (grader/sandbox/launcher.py) and of the judge's `student` proxy.
+
+Each test gives the proxy a small inline "student" file and checks what crosses the boundary.
+Run with ``pytest -s`` to see the measured figures (start-up cost, call round trip, torch import
+under RLIMIT_AS).
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import random
+import socket
+import textwrap
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.judge.proxy import Handle, StudentError, StudentProxy
+from grader.paths import EXERCISES, ROOT
+from grader.sandbox import launcher
+from grader.sandbox.launcher import EXTRA_PROCESSES, Limits, isolation
+
+FULL, ISOLATION = isolation().full, isolation().text
+needs_bwrap = pytest.mark.skipif(not FULL, reason=f"needs bubblewrap; isolation here is {ISOLATION}")
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _load_nnex_check():
+    spec = importlib.util.spec_from_file_location("_nnex_check_for_sandbox_tests", EXERCISES / "nnex_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+nnex_check = _load_nnex_check()
+
+
+def _exercise(tmp_path: Path, forbidden=(), call_timeout_s=10.0, total_timeout_s=60.0, memory_mb=1024,
+              cpu_s=20):
+    """What the proxy and the launcher need of a manifest's exercise."""
+    return types.SimpleNamespace(
+        module="student_code", student_file="student_code.py", support_files=(), exercise_dir=tmp_path,
+        forbidden_imports=tuple(forbidden),
+        limits=Limits(call_timeout_s=call_timeout_s, total_timeout_s=total_timeout_s,
+                      memory_mb=memory_mb, cpu_s=cpu_s))
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """make(source, **limits) -> a StudentProxy over that source; every child is closed afterwards."""
+    proxies = []
+
+    def make(source: str, **options) -> StudentProxy:
+        proxy = StudentProxy(_exercise(tmp_path, **options), textwrap.dedent(source))
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.close()
+
+
+@pytest.fixture
+def subreaper():
+    """This process adopts orphans while the test runs, as the grader's judge processes do."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    yield
+    launcher.kill_descendants()
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if text.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+# ---------------------------------------------------------------- what the child can reach
+
+@needs_bwrap
+def test_child_has_no_network(sandbox):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass  # reachable from here
+        proxy = sandbox("""
+            import socket
+
+            def connect(port):
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=2):
+                        return "connected"
+                except OSError as error:
+                    return type(error).__name__
+
+            def interfaces():
+                return [name for _, name in socket.if_nameindex()]
+        """)
+        assert proxy.connect(port) != "connected"
+        assert set(proxy.interfaces()) <= {"lo"}
+    finally:
+        server.close()
+
+
+@needs_bwrap
+def test_child_sees_neither_grader_nor_solutions(sandbox):
+    secret = [ROOT / "grader", ROOT / "grader" / "hidden", ROOT / "solutions", ROOT / "reference",
+              ROOT / "tests", ROOT / "solutions" / "01_neuron_gradient" / "neuron.py",
+              Path(launcher.__file__)]
+    assert all(p.exists() for p in secret[:5])
+    proxy = sandbox("""
+        import os
+
+        def exists(paths):
+            return [os.path.exists(p) for p in paths]
+
+        def listing(path):
+            return sorted(os.listdir(path)) if os.path.isdir(path) else None
+    """)
+    seen = proxy.exists([str(p) for p in secret])
+    assert not any(seen), [str(p) for p, s in zip(secret, seen) if s]
+    assert set(proxy.listing(str(ROOT)) or []) <= {".venv"}  # only the bound environment
+
+
+# ---------------------------------------------------------------- limits and timeouts
+
+def test_address_space_limit_stops_a_big_allocation(sandbox):
+    proxy = sandbox("""
+        import numpy as np
+
+        def hog(gib):
+            block = np.ones(int(gib * 2**30) // 8)
+            return float(block.sum())
+
+        def small():
+            return float(np.ones(1000).sum())
+    """, memory_mb=512)
+    with pytest.raises(StudentError) as error:
+        proxy.hog(2)
+    assert "MemoryError" in str(error.value) or "killed" in str(error.value)
+    assert proxy.small() == 1000.0
+
+
+def test_wall_clock_timeout_then_a_fresh_child(sandbox):
+    proxy = sandbox("""
+        import time
+
+        def sleepy():
+            time.sleep(60)
+
+        def quick():
+            return 1
+    """, call_timeout_s=1.5)
+    assert proxy.quick() == 1
+    started = time.monotonic()
+    with pytest.raises(StudentError, match="did not return within"):
+        proxy.sleepy()
+    assert time.monotonic() - started < 6
+    assert proxy.timed_out
+    assert proxy.quick() == 1
+    assert proxy.generation == 2
+
+
+def test_cpu_time_limit_then_a_fresh_child(sandbox):
+    proxy = sandbox("""
+        import signal
+
+        def spin():
+            signal.signal(signal.SIGXCPU, signal.SIG_IGN)  # the hard limit then kills
+            while True:
+                pass
+
+        def quick():
+            return 2
+    """, cpu_s=1, call_timeout_s=20)
+    started = time.monotonic()
+    with pytest.raises(StudentError) as error:
+        proxy.spin()
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, f"the CPU limit of 1 s took {elapsed:.1f} s to stop the loop"
+    # through bwrap the signal shows as bwrap's exit code 128 + 9 (or 128 + 24 for SIGXCPU)
+    assert any(s in str(error.value) for s in ("SIGKILL", "SIGXCPU", "CPU", "code 137", "code 152"))
+    assert proxy.quick() == 2
+    assert proxy.generation == 2
+
+
+def test_a_setsid_daemon_does_not_survive_close(sandbox, subreaper):
+    marker = f"{3000 + random.random():.9f}"  # `sleep MARKER`: findable in /proc from here
+    proxy = sandbox("""
+        import os
+
+        def leave_daemon(marker):
+            pid = os.fork()
+            if pid == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    os.execv("/bin/sleep", ["sleep", marker])
+                os._exit(0)
+            os.waitpid(pid, 0)
+            return True
+    """)
+    assert proxy.leave_daemon(marker) is True
+    deadline = time.monotonic() + 5
+    while not _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker), "the daemon did not start"
+    proxy.close()
+    deadline = time.monotonic() + 3
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_with(marker), "a daemon of the child outlived close()"
+
+
+def test_fork_count_is_bounded(sandbox, subreaper):
+    proxy = sandbox("""
+        import os
+        import time
+
+        def forks(most):
+            count = 0
+            while count < most:
+                try:
+                    pid = os.fork()
+                except OSError:
+                    return count
+                if pid == 0:
+                    time.sleep(30)
+                    os._exit(0)
+                count += 1
+            return count
+    """)
+    if os.geteuid() == 0 and isolation().drop_to_uid is None:
+        pytest.skip("run as root without bubblewrap's unprivileged user, the process limit does not bind")
+    count = proxy.forks(400)
+    proxy.close()
+    assert count <= EXTRA_PROCESSES, f"the child forked {count} processes; RLIMIT_NPROC should stop it"
+
+
+# ---------------------------------------------------------------- what crosses the boundary
+
+def test_warnings_of_the_child_are_raised_again_here(sandbox):
+    proxy = sandbox("""
+        import warnings
+        import numpy as np
+
+        class HomeMadeWarning(UserWarning):
+            pass
+
+        def warn():
+            warnings.warn("careful now", RuntimeWarning)
+            np.exp(np.array([1000.0]))
+            warnings.warn("my own kind", HomeMadeWarning)
+            return 1
+    """)
+    with pytest.warns(Warning) as record:
+        assert proxy.warn() == 1
+    seen = [(w.category, str(w.message)) for w in record]
+    assert (RuntimeWarning, "warn: careful now") in seen
+    assert any(c is RuntimeWarning and "overflow" in m for c, m in seen)
+    assert (UserWarning, "warn: my own kind") in seen  # a class the judge does not know
+
+
+def test_in_place_changes_are_copied_back(sandbox):
+    proxy = sandbox("""
+        def change(a, pair, table, untouched):
+            a *= 2
+            pair[0][:] = 7
+            table["x"][0] = -1
+            return "done"
+    """)
+    a, pair, table, untouched = np.arange(3.0), [np.zeros(2)], {"x": np.ones(2)}, np.full(2, 5.0)
+    assert proxy.change(a, pair, table, untouched) == "done"
+    assert np.array_equal(a, [0.0, 2.0, 4.0])
+    assert np.array_equal(pair[0], [7.0, 7.0])
+    assert np.array_equal(table["x"], [-1.0, 1.0])
+    assert np.array_equal(untouched, [5.0, 5.0])
+
+
+def test_subclasses_and_objects_come_back_as_handles_that_checks_refuse(sandbox):
+    proxy = sandbox("""
+        import numpy as np
+
+        class AgreeableArray(np.ndarray):
+            def __eq__(self, other):
+                return np.ones(self.shape, dtype=bool)
+
+        class Liar:
+            def __eq__(self, other):
+                return True
+
+            def __float__(self):
+                return 0.0
+
+        def subclass():
+            return np.zeros(3).view(AgreeableArray)
+
+        def liar():
+            return Liar()
+
+        def objects():
+            return np.array([1, "a"], dtype=object)
+
+        def echo(value):
+            return value
+    """)
+    for name, type_name in (("subclass", "AgreeableArray"), ("liar", "Liar"), ("objects", "ndarray")):
+        value = getattr(proxy, name)()
+        assert type(value) is Handle, name
+        assert type_name in value.nnex_type
+        with pytest.raises(AssertionError) as refused:
+            nnex_check.expect_array(value, f"{name}()")
+        assert type_name in str(refused.value)
+        with pytest.raises(AssertionError, match=type_name):
+            nnex_check.expect_scalar(value, f"{name}()")
+    again = proxy.echo(proxy.subclass())  # a handle goes back to the child as its object
+    assert type(again) is Handle and again.nnex_type.endswith("AgreeableArray")
+
+
+def test_a_forbidden_import_is_an_import_error_naming_it(sandbox):
+    proxy = sandbox("""
+        import numpy as np
+        import torch
+
+        def f():
+            return 1
+    """, forbidden=("torch",))
+    with pytest.raises(StudentError, match="torch"):
+        proxy.f()
+    assert proxy.import_error and "torch" in proxy.import_error
+    hidden = sandbox("""
+        import importlib
+
+        def f():
+            return importlib.import_module("tor" + "ch.nn") is not None
+    """, forbidden=("torch",))
+    with pytest.raises(StudentError, match="torch"):
+        hidden.f()
+
+
+# ---------------------------------------------------------------- torch under the limits
+
+@pytest.mark.parametrize("memory_mb", [1024, 2048])
+def test_torch_imports_and_runs_under_the_memory_limit(sandbox, memory_mb):
+    proxy = sandbox("""
+        import torch
+
+        def use():
+            x = torch.ones(64, 64, dtype=torch.float64)
+            return float((x @ x.T).trace())
+    """, memory_mb=memory_mb, call_timeout_s=60)
+    assert proxy.use() == 64.0 * 64
