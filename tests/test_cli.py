@@ -1,6 +1,7 @@
 """The nnex command end to end: the worked solutions score full marks, the stubs 0, in every output."""
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +152,16 @@ def test_python_dash_m_grader_and_the_nnex_script_are_the_same_command():
     run = subprocess.run([str(script), "grade", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0 and "--gradescope" in run.stdout
     assert run.stdout == nnex("grade", "--help").stdout
+
+
+def test_without_bubblewrap_grading_still_works_and_says_isolation_is_reduced(tmp_path):
+    exercise = next(iter(MANIFESTS.values()))
+    run = subprocess.run([sys.executable, "-m", "grader", "grade", "solutions", "exercises", "--exercise", exercise.id,
+                          "--json", str(tmp_path / "r.json")], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600, env=dict(os.environ, NNEX_ISOLATION="reduced"))
+    assert run.returncode == 0, run.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["isolation"].startswith("reduced")
+    solutions, stubs = report["submissions"]
+    assert solutions["score"] == solutions["max_score"] == exercise.max_score
+    assert stubs["score"] == 0

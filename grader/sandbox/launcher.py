@@ -123,18 +123,25 @@ def isolation() -> Isolation:
     if os.geteuid() == 0:
         drop = (f"import os; os.setgroups([]); os.setgid({UNPRIVILEGED_UID}); os.setuid({UNPRIVILEGED_UID}); "
                 "import numpy, msgpack")  # the child's packages must still be readable after the drop
-        probe = subprocess.run([bwrap, *_bwrap_base_args(drop_root=True), "--", sys.executable, "-c", drop],
-                               capture_output=True, text=True, timeout=60)
-        if probe.returncode == 0:
+        if _probe(bwrap, True, drop).returncode == 0:
             return Isolation(True, UNPRIVILEGED_UID, "full: bubblewrap, no network, own PID namespace, "
                                                      "grader files not visible, unprivileged user")
-    probe = subprocess.run([bwrap, *_bwrap_base_args(drop_root=False), "--", sys.executable, "-c", "pass"],
-                           capture_output=True, text=True, timeout=60)
+    probe = _probe(bwrap, False, "pass")
     if probe.returncode != 0:
         return Isolation(False, None, f"reduced: bubblewrap cannot create namespaces here "
                                       f"({probe.stderr.strip()[:200]})")
     limit = "; as root, the number of processes is not limited" if os.geteuid() == 0 else ""
     return Isolation(True, None, f"full: bubblewrap, no network, own PID namespace, grader files not visible{limit}")
+
+
+def _probe(bwrap: str, drop_root: bool, code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a sandbox made as the children's are."""
+    with tempfile.TemporaryDirectory(prefix="nnex-probe-") as scratch:
+        if drop_root:
+            os.chown(scratch, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
+        return subprocess.run([bwrap, *_bwrap_base_args(drop_root, Path(scratch)), "--chdir", "/tmp",
+                               "--", sys.executable, "-I", "-c", code],
+                              capture_output=True, text=True, timeout=60)
 
 
 def _bound_prefixes() -> list[Path]:
@@ -143,14 +150,18 @@ def _bound_prefixes() -> list[Path]:
     return sorted(p for p in prefixes if not any(o != p and o in p.parents for o in prefixes))
 
 
-def _bwrap_base_args(drop_root: bool) -> list[str]:
+def _bwrap_base_args(drop_root: bool, scratch: Path) -> list[str]:
+    """The sandbox's filesystem and namespaces; ``scratch`` becomes its /tmp.
+
+    /tmp comes before the environment's binds: a virtual environment may itself live under /tmp.
+    """
     if drop_root:  # no user namespace, so that the child can still become an unprivileged user
         args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         args = ["--unshare-all"]
     args += ["--die-with-parent", "--new-session",
-             "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+             "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--bind", str(scratch), "/tmp"]
     for name in ("bin", "lib", "lib32", "lib64", "sbin"):
         path = Path("/") / name
         if path.is_symlink():
@@ -226,10 +237,9 @@ class Child:
         home = "/tmp" if full else str(scratch)
         command = [sys.executable, "-I", "-B", str(inside / "runtime" / "child.py"), json.dumps(config)]
         if full:
-            command = [shutil.which("bwrap"), *_bwrap_base_args(drop_root=sandbox.drop_to_uid is not None),
+            command = [shutil.which("bwrap"), *_bwrap_base_args(sandbox.drop_to_uid is not None, scratch),
                        "--ro-bind", str(runtime), "/sandbox/runtime",
-                       "--ro-bind", str(student), "/sandbox/student",
-                       "--bind", str(scratch), "/tmp", "--chdir", "/tmp", "--", *command]
+                       "--ro-bind", str(student), "/sandbox/student", "--chdir", "/tmp", "--", *command]
         environment = {"HOME": home, "TMPDIR": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                        "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.matplotlib"}
