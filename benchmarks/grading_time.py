@@ -5,8 +5,8 @@
 Prints, for full isolation (bubblewrap, when present) and reduced isolation:
 - start: a fresh child that imports a small NumPy student file and answers one call (median);
 - call: one more round trip with a (100, 10) float64 array (median over 200 calls);
-then the wall-clock time of ``nnex grade solutions`` (every exercise, --jobs 1 and 2) and of each
-exercise's worker on its own.
+then the wall-clock time of ``nnex grade solutions`` (every exercise, --jobs 1 and 2) and of grading
+each exercise of solutions/ on a judge server: the first job (which starts the server) and the next.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from grader.grading import grade_exercise
+from grader.grading import JudgeServers, grade_exercise
 from grader.judge.proxy import StudentProxy
 from grader.manifests import load_manifests
 from grader.paths import ROOT
@@ -69,11 +69,16 @@ def main() -> None:
         print(f"nnex grade solutions --jobs {jobs}: {time.perf_counter() - began:.1f} s")
     manifests = load_manifests()
     solutions = open_submission(ROOT / "solutions", {m.student_file for m in manifests.values()})
-    for exercise in manifests.values():
-        began = time.perf_counter()
-        result = grade_exercise(solutions, exercise)
-        print(f"  {exercise.id}: {time.perf_counter() - began:.1f} s "
-              f"({result['score']:g}/{result['max_score']:g})")
+    servers = JudgeServers()
+    try:
+        for exercise in manifests.values():
+            for run in ("first", "next"):  # the first job also starts the judge server
+                began = time.perf_counter()
+                result = grade_exercise(servers, solutions, exercise)
+                print(f"  {exercise.id} ({run} job of a server): {time.perf_counter() - began:.1f} s "
+                      f"({result['score']:g}/{result['max_score']:g})")
+    finally:
+        servers.close()
 
 
 if __name__ == "__main__":

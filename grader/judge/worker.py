@@ -1,25 +1,29 @@
-"""Grades one (submission, exercise) in a trusted process of its own.
+"""Grades (submission, exercise) pairs, each in a fresh trusted judge process.
 
-    python -m grader.judge.worker < job.json > result.json
+    python -m grader.judge.worker      # one JSON job per line on stdin, one JSON result per line out
 
-job: {"manifest": path, "source": the student's code as text, "notes": [...]}. The worker checks
-the source, then runs the exercise's public and hidden tests with pytest, ``student`` being a proxy
-to a sandboxed child. It writes the exercise's result (the JSON of SPEC.md) on stdout; everything
-pytest prints goes to stderr.
+job: {"manifest": path, "source": the student's code as text, "notes": [...], "timeout": seconds}.
+This process imports pytest, NumPy and torch once, then forks a fresh judge for each job: the
+judge checks the source and runs the exercise's public and hidden tests with pytest, ``student``
+being a proxy to a sandboxed child, and sends back the exercise's result (the JSON of SPEC.md).
+A judge that outlives its job's timeout is killed, and everything below it with it.
 """
 from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from grader.judge.plugin import JudgePlugin
 from grader.judge.proxy import StudentProxy
-from grader.judge.scoring import exercise_result, score_tests
+from grader.judge.scoring import exercise_result, not_graded, score_tests
 from grader.judge.static import source_problems
 from grader.manifests import load_manifest
 from grader.paths import EXERCISES, ROOT
@@ -48,17 +52,58 @@ def grade(exercise, source: str, notes: list[str]) -> dict:
     return exercise_result(exercise, status, score_tests(exercise, list(plugin.verdicts.values()), reason), notes)
 
 
-def main() -> None:
-    job = json.load(sys.stdin)
-    result_fd = os.dup(1)
-    os.dup2(2, 1)  # pytest's output must not mix with the result
-    harden_judge_process()
+def run_job(job: dict) -> dict:
+    """Fork a fresh judge for ``job`` and return its result."""
+    exercise = load_manifest(Path(job["manifest"]))
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the judge
+        try:
+            os.close(read_fd)
+            harden_judge_process()
+            try:
+                result = grade(exercise, job["source"], job["notes"])
+            except Exception as error:  # a fault of the grader's own: reported, never a silent 0
+                result = not_graded(exercise, "error", f"internal grader error: {type(error).__name__}: {error}",
+                                    job["notes"])
+            kill_descendants()
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(json.dumps(result).encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    chunks, deadline = [], time.monotonic() + job["timeout"]
+    while (left := deadline - time.monotonic()) > 0 and select.select([read_fd], [], [], left)[0]:
+        chunk = os.read(read_fd, 2**20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_fd)
+    timed_out = time.monotonic() >= deadline
+    if timed_out:
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    kill_descendants()
+    if timed_out:
+        return not_graded(exercise, "timeout", "grading did not finish within the exercise's time budget",
+                          job["notes"])
     try:
-        result = grade(load_manifest(Path(job["manifest"])), job["source"], job["notes"])
-    finally:
-        kill_descendants()
-    os.write(result_fd, json.dumps(result).encode())
+        return json.loads(b"".join(chunks))
+    except ValueError:
+        return not_graded(exercise, "error", "internal grader error: the judge stopped without a result",
+                          job["notes"])
+
+
+def serve() -> None:
+    import torch  # noqa: F401  (the references' library: imported once, inherited by every judge)
+
+    results = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # what pytest prints must not mix with the results
+    harden_judge_process()  # the orphans of a killed judge come back here to be swept
+    for line in sys.stdin:
+        results.write(json.dumps(run_job(json.loads(line))) + "\n")
+        results.flush()
 
 
 if __name__ == "__main__":
-    main()
+    serve()
