@@ -22,8 +22,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-MANIFEST_DIR = Path("grader") / "manifests"
+from grader.manifests import ManifestError, load_manifests
+from grader.paths import ROOT
 
 CODE_PLACEHOLDER = ("# YOUR CODE HERE", "raise NotImplementedError()")
 ANSWER_PLACEHOLDER = "# YOUR ANSWER HERE"
@@ -122,18 +122,16 @@ def render_notebook(stub_text: str) -> str:
     return nbformat.writes(nb, version=4) + "\n"
 
 
-def render_readme(stub_text: str, manifest: dict) -> str:
+def render_readme(stub_text: str, exercise) -> str:
     """The exercise's README: the stub's markdown cells in order, then the self-check."""
-    folder = field(manifest, "folder")
-    student_file = field(manifest, "student_file")
+    folder, student_file = exercise.folder, exercise.student_file
     notebook = Path(student_file).with_suffix(".ipynb").name
     nb = _read_percent(stub_text)
     parts = [cell.source.strip("\n") for cell in nb.cells
              if cell.cell_type == "markdown" and cell.source.strip()]
     parts = [_readme_answer_line(part, student_file, notebook) for part in parts]
     if not parts or not parts[0].lstrip().startswith("#"):
-        title = field(manifest, "title") or field(manifest, "id") or folder
-        parts.insert(0, f"# {title}")
+        parts.insert(0, f"# {exercise.title}")
     parts.append("\n".join([
         "## Self-check",
         "",
@@ -164,74 +162,30 @@ def _readme_answer_line(markdown: str, student_file: str, notebook: str) -> str:
     return "\n".join(note if line.strip() == placeholder else line for line in markdown.split("\n"))
 
 
-# ----------------------------------------------------------------------------- manifests and files
+# ----------------------------------------------------------------------------- files
 
-def field(manifest, key: str, default=None):
-    """A manifest's value: manifests are plain dicts here, or the loader's Exercise objects."""
-    if isinstance(manifest, dict):
-        return manifest.get(key, default)
-    return getattr(manifest, key, default)
-
-
-def load_manifests(root: Path | None = None) -> list:
-    """Every exercise manifest under grader/manifests/, in the order of their folders.
-
-    For this tree, uses the validating loader of grader/manifests.py when there is one; else (or for
-    another root) reads the YAML files as they are. Raises ValueError when a manifest cannot be used.
-    """
-    root = Path(root) if root is not None else ROOT
-    directory = root / MANIFEST_DIR
-    load_all = None
-    if root.resolve() == ROOT:  # the loader resolves an exercise's folders in this tree
-        try:
-            from grader import manifests as loader
-            load_all = loader.load_manifests
-        except (ImportError, AttributeError):
-            pass
-    if load_all is not None:
-        try:
-            return list(load_all(directory).values())
-        except getattr(loader, "ManifestError", ValueError) as error:
-            raise ValueError(str(error)) from None
-
-    import yaml
-
-    manifests = []
-    for path in sorted(directory.glob("*.yaml")):
-        if path.name == "schema.yaml":
-            continue
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or "folder" not in data or "student_file" not in data:
-            raise ValueError(f"{path}: not an exercise manifest (needs folder and student_file)")
-        manifests.append(data)
-    return sorted(manifests, key=lambda m: m["folder"])
-
-
-def render_exercise(manifest: dict, root: Path | None = None) -> dict[Path, str]:
-    """Path (absolute) -> generated text, for one exercise."""
-    root = Path(root) if root is not None else ROOT
-    folder, student_file = field(manifest, "folder"), field(manifest, "student_file")
-    source = root / "solutions" / folder / student_file
+def render_exercise(exercise) -> dict[Path, str]:
+    """Path -> generated text, for one exercise (a manifest's Exercise)."""
+    source = exercise.solution_file
     if not source.is_file():
         raise FileNotFoundError(f"{source}: the solution file (the single source) is missing")
     stub = render_stub(source.read_text(encoding="utf-8"), filename=str(source))
-    target = root / "exercises" / folder
+    target = exercise.exercise_dir
     return {
-        target / student_file: stub,
-        target / Path(student_file).with_suffix(".ipynb").name: render_notebook(stub),
-        target / "README.md": render_readme(stub, manifest),
+        target / exercise.student_file: stub,
+        target / Path(exercise.student_file).with_suffix(".ipynb").name: render_notebook(stub),
+        target / "README.md": render_readme(stub, exercise),
     }
 
 
-def generate(check: bool = False, root: Path | None = None) -> list[Path]:
-    """Generate every exercise's files; return those whose content differed (or was missing).
+def generate(check: bool = False, exercises=None) -> list[Path]:
+    """Generate the files of ``exercises`` (default: every manifest's); return those that differed.
 
     With check=True nothing is written.
     """
-    root = Path(root) if root is not None else ROOT
     drifted = []
-    for manifest in load_manifests(root):
-        for path, text in render_exercise(manifest, root).items():
+    for exercise in exercises if exercises is not None else load_manifests().values():
+        for path, text in render_exercise(exercise).items():
             current = path.read_text(encoding="utf-8") if path.is_file() else None
             if current == text:
                 continue
@@ -247,15 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.generate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 when a generated file differs from what is on disk")
-    parser.add_argument("--root", type=Path, default=ROOT, help="the repository root (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
-        drifted = generate(check=args.check, root=args.root)
-    except (OSError, ValueError) as exc:
+        drifted = generate(check=args.check)
+    except (OSError, ValueError, ManifestError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path in drifted:
-        shown = path.relative_to(args.root) if path.is_relative_to(args.root) else path
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         print(f"{'drifted' if args.check else 'wrote'}: {shown}")
     if args.check and drifted:
         print(f"{len(drifted)} generated file(s) differ from solutions/: run python -m grader.generate",

@@ -4,15 +4,24 @@ import json
 import textwrap
 from pathlib import Path
 
+from types import SimpleNamespace
+
 import nbformat
 import pytest
-import yaml
 
 from grader import generate
 from grader.generate import render_exercise, render_notebook, render_readme, render_stub
+from grader.manifests import load_manifests
+from grader.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-MANIFESTS = sorted(p for p in (ROOT / "grader" / "manifests").glob("*.yaml") if p.name != "schema.yaml")
+MANIFESTS = load_manifests()
+
+
+def toy_exercise(root: Path, title="X") -> SimpleNamespace:
+    """What the generator needs of an exercise, in a folder of the test's own."""
+    return SimpleNamespace(title=title, folder="09_x", student_file="thing.py",
+                           solution_file=root / "solutions" / "09_x" / "thing.py",
+                           exercise_dir=root / "exercises" / "09_x")
 
 
 def src(text: str) -> str:
@@ -132,9 +141,8 @@ def test_notebook_has_no_outputs_and_is_deterministic():
 
 # ----------------------------------------------------------------------------- the README
 
-def test_readme_has_the_task_text_in_order_and_the_self_check():
-    manifest = {"id": "x", "title": "X", "folder": "09_x", "student_file": "thing.py"}
-    readme = render_readme(render_stub(SOURCE), manifest)
+def test_readme_has_the_task_text_in_order_and_the_self_check(tmp_path):
+    readme = render_readme(render_stub(SOURCE), toy_exercise(tmp_path))
     assert readme.startswith("# Title\n\nDerive the gradient.\n")
     assert "YOUR ANSWER HERE" in readme
     assert "import numpy" not in readme
@@ -142,68 +150,60 @@ def test_readme_has_the_task_text_in_order_and_the_self_check():
     assert readme.index("Derive the gradient.") < readme.index("## Self-check")
 
 
-def test_readme_gets_a_title_when_the_text_has_none():
-    readme = render_readme("# %% [markdown]\n# Plain text.\n", {"title": "The title", "folder": "09_x",
-                                                               "student_file": "thing.py"})
+def test_readme_gets_a_title_when_the_text_has_none(tmp_path):
+    readme = render_readme("# %% [markdown]\n# Plain text.\n", toy_exercise(tmp_path, title="The title"))
     assert readme.startswith("# The title\n\nPlain text.\n")
 
 
 # ----------------------------------------------------------------------------- writing and --check
 
-def test_generate_writes_then_checks(tmp_path, capsys):
-    (tmp_path / "grader" / "manifests").mkdir(parents=True)
-    (tmp_path / "grader" / "manifests" / "x.yaml").write_text(
-        "id: x\ntitle: X\nfolder: 09_x\nstudent_file: thing.py\n")
-    (tmp_path / "grader" / "manifests" / "schema.yaml").write_text("type: object\n")
-    (tmp_path / "solutions" / "09_x").mkdir(parents=True)
-    (tmp_path / "solutions" / "09_x" / "thing.py").write_text(SOURCE)
-    out = tmp_path / "exercises" / "09_x"
+def test_generate_writes_then_checks(tmp_path):
+    exercise = toy_exercise(tmp_path)
+    exercise.solution_file.parent.mkdir(parents=True)
+    exercise.solution_file.write_text(SOURCE)
+    out = exercise.exercise_dir
     expected = {out / "thing.py", out / "thing.ipynb", out / "README.md"}
 
-    assert set(generate.generate(check=True, root=tmp_path)) == expected
+    assert set(generate.generate(check=True, exercises=[exercise])) == expected
     assert not out.exists()                                          # --check writes nothing
-    assert set(generate.generate(root=tmp_path)) == expected
-    assert generate.generate(check=True, root=tmp_path) == []
+    assert set(generate.generate(exercises=[exercise])) == expected
+    assert generate.generate(check=True, exercises=[exercise]) == []
     assert (out / "thing.py").read_text() == render_stub(SOURCE)
-
     (out / "thing.ipynb").write_text("{}")
-    assert generate.main(["--check", "--root", str(tmp_path)]) == 1
-    assert "exercises/09_x/thing.ipynb" in capsys.readouterr().out
+    assert generate.generate(check=True, exercises=[exercise]) == [out / "thing.ipynb"]
     assert (out / "thing.ipynb").read_text() == "{}"
-    assert generate.main(["--root", str(tmp_path)]) == 0
-    assert generate.main(["--check", "--root", str(tmp_path)]) == 0
 
-    (tmp_path / "solutions" / "09_x" / "thing.py").write_text("### END SOLUTION\n")
-    assert generate.main(["--check", "--root", str(tmp_path)]) == 2
-    assert "thing.py:1:" in capsys.readouterr().err
+
+def test_an_unbalanced_marker_is_reported_with_its_line(tmp_path):
+    exercise = toy_exercise(tmp_path)
+    exercise.solution_file.parent.mkdir(parents=True)
+    exercise.solution_file.write_text("### END SOLUTION\n")
+    with pytest.raises(ValueError, match="thing.py:1:"):
+        generate.generate(check=True, exercises=[exercise])
 
 
 # ----------------------------------------------------------------------------- the committed files
 
-@pytest.mark.parametrize("manifest_path", MANIFESTS, ids=[p.stem for p in MANIFESTS])
-def test_committed_student_files_match_the_generator(manifest_path):
-    manifest = yaml.safe_load(manifest_path.read_text())
-    drifted = []
-    for path, text in render_exercise(manifest, ROOT).items():
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            drifted.append(str(path.relative_to(ROOT)))
-    assert not drifted, (f"generated files differ from solutions/{manifest['folder']}: {drifted}; "
+@pytest.mark.parametrize("exercise_id", list(MANIFESTS))
+def test_committed_student_files_match_the_generator(exercise_id):
+    exercise = MANIFESTS[exercise_id]
+    drifted = [str(path.relative_to(ROOT)) for path, text in render_exercise(exercise).items()
+               if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    assert not drifted, (f"generated files differ from solutions/{exercise.folder}: {drifted}; "
                          "run python -m grader.generate")
 
 
-@pytest.mark.parametrize("manifest_path", MANIFESTS, ids=[p.stem for p in MANIFESTS])
-def test_stub_parses_and_defines_every_listed_function(manifest_path):
-    manifest = yaml.safe_load(manifest_path.read_text())
-    source = ROOT / "solutions" / manifest["folder"] / manifest["student_file"]
-    stub = render_stub(source.read_text(encoding="utf-8"), filename=str(source))
-    tree = ast.parse(stub, filename=manifest["student_file"])
+@pytest.mark.parametrize("exercise_id", list(MANIFESTS))
+def test_stub_parses_and_defines_every_listed_function(exercise_id):
+    exercise = MANIFESTS[exercise_id]
+    stub = render_stub(exercise.solution_file.read_text(encoding="utf-8"), filename=str(exercise.solution_file))
+    tree = ast.parse(stub, filename=exercise.student_file)
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    missing = [name for name in manifest["functions"] if name not in defined]
-    assert not missing, f"the stub of {manifest['id']} does not define {missing}"
+    missing = [name for name in exercise.functions if name not in defined]
+    assert not missing, f"the stub of {exercise.id} does not define {missing}"
     assert "### BEGIN" not in stub and "### END" not in stub
 
 
-def test_generate_check_passes_on_the_tree():
-    if not MANIFESTS:
-        pytest.skip("no exercise manifest yet")
-    assert generate.generate(check=True) == []
+def test_the_generate_command_checks_the_tree(capsys):
+    assert generate.main(["--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
