@@ -15,7 +15,7 @@ later (a daemon tries to rewrite it), no process of the run may survive, nothing
 into the submissions nor into tests/hostile nor beside the report, and nothing the child sent may
 have been unpickled.
 
-The run happens once per pytest session, also under pytest-xdist (a file lock shares it).
+The run happens once per module (`make test` keeps a test file on one xdist worker).
 """
 from __future__ import annotations
 
@@ -143,24 +143,8 @@ def _grade_everything(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def graded(request, tmp_path_factory) -> dict:
-    if not (MANIFESTS / f"{EXERCISE}.yaml").is_file():
-        pytest.skip(f"no manifest for {EXERCISE} yet")
-    if not hasattr(request.config, "workerinput"):  # no xdist
-        result = _grade_everything(tmp_path_factory)
-    else:  # under xdist: the first worker grades, the others read its result
-        from filelock import FileLock
-
-        shared = tmp_path_factory.getbasetemp().parent / "hostile-run.json"
-        with FileLock(str(shared) + ".lock"):
-            if shared.is_file():
-                result = json.loads(shared.read_text())
-            else:
-                result = _grade_everything(tmp_path_factory)
-                shared.write_text(json.dumps(result))
-    print(f"\n[hostile] {len(NAMES)} hostile submissions + solutions graded in {result['elapsed_s']:.1f} s "
-          f"(--jobs 2)")
-    return result
+def graded(tmp_path_factory) -> dict:
+    return _grade_everything(tmp_path_factory)
 
 
 def _submission(graded: dict, name: str) -> dict:
