@@ -27,7 +27,7 @@ from grader.judge.scoring import exercise_result, not_graded, score_tests
 from grader.judge.static import source_problems
 from grader.manifests import load_manifest
 from grader.paths import EXERCISES, ROOT
-from grader.sandbox.launcher import harden_judge_process, kill_descendants
+from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
 
 
 def grade(exercise, source: str, notes: list[str]) -> dict:
@@ -100,6 +100,7 @@ def serve() -> None:
     results = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # what pytest prints must not mix with the results
     harden_judge_process()  # the orphans of a killed judge come back here to be swept
+    isolation()  # probed once here, inherited by every judge (not once per job)
     for line in sys.stdin:
         results.write(json.dumps(run_job(json.loads(line))) + "\n")
         results.flush()

@@ -3,8 +3,9 @@
     python -I -B child.py CONFIG_JSON
 
 CONFIG_JSON: {"student_dir", "module", "support_modules", "forbidden_imports", "uid", "request_fd",
-"response_fd"}; with a uid, the child becomes that user before it imports the student's file. Requests and responses are codec frames on the two pipes; stdout and stderr go
-nowhere the judge reads. The first response says whether the import worked:
+"response_fd"}; with a uid, the child becomes that user before it imports the student's file.
+Requests and responses are codec frames on the two pipes; stdout and stderr go nowhere the judge
+reads. The first response says whether the import worked:
 
     ["ready", [function names]]  or  ["import_error", message]
 

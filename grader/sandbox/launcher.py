@@ -169,15 +169,16 @@ def _bwrap_base_args(drop_root: bool, scratch: Path) -> list[str]:
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
     prefixes = _bound_prefixes()
+    usr = Path("/usr")  # already bound whole
     # folders bubblewrap makes on its own are private to root: an unprivileged child could not pass
     made = sorted({a for p in prefixes for a in p.parents if a != Path("/")} | {Path("/sandbox")})
     for folder in made:
-        if Path("/usr") not in folder.parents and folder != Path("/usr"):
+        if usr != folder and usr not in folder.parents:
             args += ["--perms", "0755", "--dir", str(folder)]
     for prefix in prefixes:
-        if Path("/usr") not in prefix.parents and prefix != Path("/usr"):
+        if usr != prefix and usr not in prefix.parents:
             args += ["--ro-bind", str(prefix), str(prefix)]
-    bound = prefixes + [Path("/usr")]
+    bound = prefixes + [usr]
     for name in HIDDEN_FROM_CHILD:  # e.g. after a non-editable install into the bound environment
         path = (ROOT / name).resolve()
         if path.exists() and any(b == path or b in path.parents for b in bound):
@@ -227,8 +228,9 @@ class Child:
         self.response_fd, response_write = os.pipe()
         sandbox = isolation()
         full = sandbox.full
-        if sandbox.drop_to_uid is not None:
-            os.chown(scratch, sandbox.drop_to_uid, sandbox.drop_to_uid)
+        uid = os.getuid() if sandbox.drop_to_uid is None else sandbox.drop_to_uid
+        if sandbox.drop_to_uid is not None:  # the child's own /tmp, for the user it becomes
+            os.chown(scratch, uid, uid)
         inside = Path("/sandbox") if full else self.folder
         config = {"student_dir": str(inside / "student"), "module": module,
                   "support_modules": [p.stem for p in support_files],
@@ -246,8 +248,7 @@ class Child:
         self.process = subprocess.Popen(
             command, cwd=scratch, env=environment, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            pass_fds=(request_read, response_write),
-            preexec_fn=_limit_resources(limits, sandbox.drop_to_uid if sandbox.drop_to_uid is not None else os.getuid()))
+            pass_fds=(request_read, response_write), preexec_fn=_limit_resources(limits, uid))
         os.close(request_read)
         os.close(response_write)
 
