@@ -11,8 +11,9 @@ solutions/<folder>/<student_file> (jupytext percent format, nbgrader markers) gi
   outputs and cell ids derived from the cell's position, so that regenerating is byte-identical;
 - exercises/<folder>/README.md: the stub's markdown cells, then how to check one's work.
 
-    python -m grader.generate            # write the generated files
-    python -m grader.generate --check    # write nothing; exit 1 listing the files that drifted
+    python -m grader.generate                  # write the generated files of every exercise
+    python -m grader.generate ID [ID ...]      # only these exercises
+    python -m grader.generate --check          # write nothing; exit 1 listing the files that drifted
 """
 from __future__ import annotations
 
@@ -201,9 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.generate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 when a generated file differs from what is on disk")
+    parser.add_argument("ids", nargs="*", metavar="ID", help="only these exercises (default: all)")
     args = parser.parse_args(argv)
     try:
-        drifted = generate(check=args.check)
+        manifests = load_manifests()
+        unknown = [i for i in args.ids if i not in manifests]
+        if unknown:
+            raise ValueError(f"no manifest for {', '.join(unknown)}; known: {', '.join(manifests)}")
+        drifted = generate(check=args.check, exercises=[manifests[i] for i in args.ids or manifests])
     except (OSError, ValueError, ManifestError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

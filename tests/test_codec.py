@@ -95,3 +95,50 @@ def test_oversized_values_are_refused(monkeypatch):
     monkeypatch.setattr(codec, "MAX_FRAME_BYTES", 1000)
     with pytest.raises(codec.CodecError, match="over the limit"):
         codec.encode(np.zeros(1000), refuse)
+
+
+def test_generators_cross_as_their_state():
+    rng = np.random.default_rng(3)
+    rng.random(2)
+    back = roundtrip(rng)
+    assert type(back) is np.random.Generator and back is not rng
+    assert np.array_equal(back.random(4), rng.random(4))
+    generator = torch.Generator().manual_seed(3)
+    torch.rand(2, generator=generator)
+    copy = roundtrip(generator)
+    assert torch.equal(torch.rand(4, generator=copy), torch.rand(4, generator=generator))
+
+
+@pytest.mark.parametrize("payload", [["numpy", "Evil", "{}"], ["numpy", "PCG64", "{\"bit_generator\": \"SFC64\"}"],
+                                     ["torch", "meta", b""], ["pickle", "PCG64", "{}"]])
+def test_malformed_generators_are_refused(payload):
+    frame = msgpack.packb(msgpack.ExtType(codec.GENERATOR, msgpack.packb(payload, use_bin_type=True)))
+    with pytest.raises(codec.CodecError):
+        codec.decode(frame, {})
+
+
+class Affine(torch.nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.config = {"dim": dim}
+        self.linear = torch.nn.Linear(dim, dim)
+
+
+def test_support_models_are_rebuilt_from_config_and_weights():
+    model = Affine(dim=3)
+    assert codec.is_support_module(model, [__name__]) and not codec.is_support_module(model, ["other"])
+    back = codec.decode(codec.encode(model, codec.module_ext), {codec.MODULE: lambda p: codec.build_module(p, [__name__])})
+    assert type(back) is Affine and back.config == {"dim": 3}
+    assert torch.equal(back.linear.weight, model.linear.weight)
+
+
+@pytest.mark.parametrize("target, config, state", [
+    (f"{__name__}:Affine", {"dim": 10**9}, None),              # a config that does not fit the weights
+    (f"{__name__}:Affine", {"dim": 3}, {}),                    # weights missing
+    ("os:system", {}, {}),                                     # not a support module
+    (f"{__name__}:roundtrip", {}, {}),                         # not an nn.Module
+])
+def test_models_that_do_not_fit_are_refused(target, config, state):
+    state = Affine(dim=3).state_dict() if state is None else state
+    with pytest.raises(codec.CodecError):
+        codec.build_module([target, config, state], [__name__, "os"])

@@ -40,10 +40,11 @@ nnex_check = _load_nnex_check()
 
 
 def _exercise(tmp_path: Path, forbidden=(), call_timeout_s=10.0, total_timeout_s=60.0, memory_mb=1024,
-              cpu_s=20):
+              cpu_s=20, support_files=()):
     """What the proxy and the launcher need of a manifest's exercise."""
     return types.SimpleNamespace(
-        module="student_code", student_file="student_code.py", support_files=(), exercise_dir=tmp_path,
+        module="student_code", student_file="student_code.py", support_files=support_files,
+        exercise_dir=tmp_path,
         forbidden_imports=tuple(forbidden),
         limits=Limits(call_timeout_s=call_timeout_s, total_timeout_s=total_timeout_s,
                       memory_mb=memory_mb, cpu_s=cpu_s))
@@ -288,6 +289,74 @@ def test_in_place_changes_are_copied_back(sandbox):
     assert np.array_equal(pair[0], [7.0, 7.0])
     assert np.array_equal(table["x"], [-1.0, 1.0])
     assert np.array_equal(untouched, [5.0, 5.0])
+
+
+def test_random_generators_advance_as_they_would_in_process(sandbox):
+    proxy = sandbox("""
+        import torch
+
+        def draw(rng, generator):
+            return rng.random(3), torch.rand(3, generator=generator, dtype=torch.float64)
+    """, memory_mb=2048, call_timeout_s=60)
+    import torch
+
+    rng, generator = np.random.default_rng(5), torch.Generator().manual_seed(5)
+    first, second = proxy.draw(rng, generator), proxy.draw(rng, generator)
+    rng_here, generator_here = np.random.default_rng(5), torch.Generator().manual_seed(5)
+    for sent in (first, second):  # the same stream as two calls in-process: the state came back
+        assert np.array_equal(sent[0], rng_here.random(3))
+        assert torch.equal(sent[1], torch.rand(3, generator=generator_here, dtype=torch.float64))
+    assert not np.array_equal(first[0], second[0])
+
+
+TOY_SUPPORT = """
+import torch
+
+
+class Affine(torch.nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.config = {"dim": dim}
+        self.linear = torch.nn.Linear(dim, dim, dtype=torch.float64)
+
+    def forward(self, x):
+        return self.linear(x)
+"""
+
+
+def test_support_models_cross_as_config_and_weights(sandbox, tmp_path, monkeypatch):
+    (tmp_path / "toy_support.py").write_text(TOY_SUPPORT)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the judge's own copy of the support module
+    proxy = sandbox("""
+        import torch
+        from toy_support import Affine
+
+        class Private(torch.nn.Module):
+            pass
+
+        def make(seed):
+            torch.manual_seed(seed)
+            return Affine(dim=3)
+
+        def apply(model, x):
+            return model(x)
+
+        def private():
+            return Private()
+    """, memory_mb=2048, call_timeout_s=60, support_files=("toy_support.py",))
+    import torch
+    from toy_support import Affine
+
+    made = proxy.make(0)
+    torch.manual_seed(0)
+    expected = Affine(dim=3)
+    assert type(made) is Affine and made.config == {"dim": 3}
+    assert all(torch.equal(a, b) for a, b in zip(made.state_dict().values(), expected.state_dict().values()))
+    x = torch.randn(4, 3, dtype=torch.float64)
+    with torch.no_grad():
+        expected.linear.weight.mul_(-2.0)  # weights the child has never seen travel with the model
+        assert torch.allclose(proxy.apply(expected, x), expected(x))
+    assert type(proxy.private()) is Handle  # a class of the student's own stays behind
 
 
 def test_subclasses_and_objects_come_back_as_handles_that_checks_refuse(sandbox):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import time
 import warnings
+from pathlib import Path
 
 import msgpack
 import numpy as np
@@ -101,13 +102,20 @@ class StudentProxy:
             if obj.generation != self.generation:
                 raise StudentError(f"{obj!r} was made by an earlier child that has since been stopped")
             return msgpack.ExtType(codec.HANDLE, msgpack.packb([obj.ident, obj.nnex_type]))
+        if codec.is_support_module(obj, self._support_modules):
+            return codec.module_ext(obj)
         if type(obj).__name__ == "FixtureRef":
             return msgpack.ExtType(codec.FIXTURE, codec.encode([obj.target, obj.kwargs], self._other))
         raise codec.CodecError(f"a {type(obj).__qualname__} cannot be sent to the student's code")
 
+    @property
+    def _support_modules(self) -> list[str]:
+        return [Path(s).stem for s in self.exercise.support_files]
+
     def _decode(self, data: bytes):
         generation = self.generation
-        response = codec.decode(data, {codec.HANDLE: lambda p: Handle(p[0], str(p[1]), generation)})
+        response = codec.decode(data, {codec.HANDLE: lambda p: Handle(p[0], str(p[1]), generation),
+                                       codec.MODULE: lambda p: codec.build_module(p, self._support_modules)})
         sizes = {"ready": 2, "import_error": 2, "ok": 4, "raise": 3}
         if type(response) is not list or not response or type(response[0]) is not str \
                 or sizes.get(response[0]) != len(response):
@@ -154,7 +162,7 @@ class StudentProxy:
 
     @staticmethod
     def _copy_back(args, kwargs, arguments) -> None:
-        """Give the caller's own arrays the values the child's copies have after the call."""
+        """Give the caller's own arrays and generators the values the child's copies have after the call."""
         for path, value in arguments:
             try:
                 where, *keys = path
@@ -167,3 +175,9 @@ class StudentProxy:
                 np.copyto(target, value, casting="unsafe")
             elif hasattr(target, "copy_") and hasattr(value, "copy_") and target.shape == value.shape:
                 target.copy_(value)
+            elif type(target) is np.random.Generator and type(value) is np.random.Generator:
+                if type(target.bit_generator) is type(value.bit_generator):
+                    target.bit_generator.state = value.bit_generator.state
+            elif type(target).__name__ == "Generator" and type(value) is type(target) \
+                    and target.device == value.device:  # torch.Generator
+                target.set_state(value.get_state())

@@ -11,7 +11,8 @@ reads. The first response says whether the import worked:
 
 then, per request ["call", name, args, kwargs]:
 
-    ["ok", result, arguments, warnings]  arguments: [[path, value after the call]] for every array argument
+    ["ok", result, arguments, warnings]  arguments: [[path, value after the call]] for every array
+                                         and random generator argument
     ["raise", exception type, message]   anything the call raised, SystemExit and KeyboardInterrupt too
 
 Objects that are not plain data stay here behind handles. This file and codec.py are copied into
@@ -55,7 +56,11 @@ class Runtime:
 
     # -- values ---------------------------------------------------------------------------
     def keep(self, obj):
-        """What is not plain data stays here; the judge gets a handle naming its type."""
+        """What is not plain data stays here; the judge gets a handle naming its type.
+
+        A model of a class from a support module goes as its config and weights instead."""
+        if codec.is_support_module(obj, self.config["support_modules"]):
+            return codec.module_ext(obj)
         handle = len(self.handles) + 1
         self.handles[handle] = obj
         kind = type(obj)
@@ -78,7 +83,8 @@ class Runtime:
         return codec.encode(value, self.keep)
 
     def decode(self, data: bytes):
-        return codec.decode(data, {codec.HANDLE: self.resolve_handle, codec.FIXTURE: self.build_fixture})
+        return codec.decode(data, {codec.HANDLE: self.resolve_handle, codec.FIXTURE: self.build_fixture,
+                                   codec.MODULE: lambda p: codec.build_module(p, self.config["support_modules"])})
 
     # -- calls ----------------------------------------------------------------------------
     def import_student(self):
@@ -143,9 +149,9 @@ class Runtime:
 
 
 def array_arguments(args, kwargs):
-    """(path, value) for every array or tensor argument, at the top level and one level inside."""
+    """(path, value) for every array, tensor or generator argument, at the top level and one level inside."""
     torch = sys.modules.get("torch")
-    kinds = (np.ndarray,) + ((torch.Tensor,) if torch else ())
+    kinds = (np.ndarray, np.random.Generator) + ((torch.Tensor, torch.Generator) if torch else ())
     tops = [(("args", i), v) for i, v in enumerate(args)] + [(("kwargs", k), v) for k, v in kwargs.items()]
     for path, value in tops:
         if isinstance(value, kinds):

@@ -10,6 +10,11 @@ lists, dicts with str keys); the rest travels as extension types:
     MAP       a dict whose keys are not all str (dropout_study's p -> history), as its [key, value] pairs
     HANDLE    [id, type name]: an object that stays on the side that made it
     FIXTURE   [target, kwargs]: a callable built from an exercise's support module, by name
+    GENERATOR a random generator, as its state: ["numpy", bit generator, state as JSON] or
+              ["torch", device, state bytes]; the receiver makes a new generator in that state
+    MODULE    [target, config, state_dict]: an nn.Module whose class lives in an exercise's support
+              module and keeps its constructor's plain keyword arguments in ``config``; the receiver
+              rebuilds it from its own copy of that module
 
 What a side does with objects that are not plain data (``other``) and with HANDLE and FIXTURE
 (``hooks``) is its own policy: see child.py and the judge's proxy.
@@ -17,6 +22,7 @@ What a side does with objects that are not plain data (``other``) and with HANDL
 This module is copied into the sandbox and must import nothing from the grader.
 """
 import io
+import json
 import os
 import struct
 import sys
@@ -24,11 +30,12 @@ import sys
 import msgpack
 import numpy as np
 
-NDARRAY, NPSCALAR, TENSOR, TUPLE, HANDLE, FIXTURE, MAP = 1, 2, 3, 4, 5, 6, 7
+NDARRAY, NPSCALAR, TENSOR, TUPLE, HANDLE, FIXTURE, MAP, GENERATOR, MODULE = 1, 2, 3, 4, 5, 6, 7, 8, 9
 MAX_FRAME_BYTES = 256 * 2**20
 MAX_DEPTH = 64
 KEY_TYPES = (type(None), bool, int, float, str, tuple)
 ARRAY_KINDS = "biufc"
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 
 
 class CodecError(ValueError):
@@ -72,6 +79,7 @@ def _mark_maps(obj, depth: int = 0):
 
 def encode(value, other) -> bytes:
     """Pack ``value``; ``other(obj)`` turns what is not plain data into an ExtType or raises."""
+    torch = sys.modules.get("torch")
 
     def default(obj):
         kind = type(obj)
@@ -91,6 +99,11 @@ def encode(value, other) -> bytes:
                 values = values.float()
             return msgpack.ExtType(TENSOR, pack([str(obj.dtype), str(obj.device),
                                                  _npy(values.resolve_conj().numpy())]))
+        if kind is np.random.Generator:
+            state = obj.bit_generator.state
+            return msgpack.ExtType(GENERATOR, pack(["numpy", state["bit_generator"], json.dumps(state)]))
+        if torch is not None and kind is torch.Generator:
+            return msgpack.ExtType(GENERATOR, pack(["torch", str(obj.device), bytes(obj.get_state().numpy())]))
         return other(obj)
 
     def pack(obj) -> bytes:
@@ -128,6 +141,8 @@ def decode(data: bytes, hooks: dict):
             if not isinstance(dtype, torch.dtype):
                 raise CodecError(f"refused a tensor of dtype {dtype_name}")
             return torch.from_numpy(_from_npy(values).copy()).to(device=device, dtype=dtype)
+        if code == GENERATOR:
+            return _generator(*unpack(payload))
         if code in hooks:
             return hooks[code](unpack(payload))
         raise CodecError(f"refused extension type {code}")
@@ -142,6 +157,70 @@ def decode(data: bytes, hooks: dict):
         raise
     except Exception as error:  # malformed frames of any kind are refused, never half-decoded
         raise CodecError(f"{type(error).__name__}: {error}") from None
+
+
+def _generator(library, name, state):
+    if library == "numpy" and name in BIT_GENERATORS and type(state) is str:
+        bit_generator = getattr(np.random, name)()
+        bit_generator.state = json.loads(state)
+        return np.random.Generator(bit_generator)
+    if library == "torch" and type(name) is str and type(state) is bytes:
+        import torch
+
+        if torch.device(name).type not in ("cpu", "cuda"):
+            raise CodecError(f"refused a generator on {name}")
+        generator = torch.Generator(device=name)
+        generator.set_state(torch.frombuffer(bytearray(state), dtype=torch.uint8))
+        return generator
+    raise CodecError(f"refused a {library} generator {name!r}")
+
+
+def is_support_module(obj, support_modules) -> bool:
+    """Whether ``obj`` is an nn.Module of a class from one of ``support_modules`` that keeps its config."""
+    torch = sys.modules.get("torch")
+    return (torch is not None and isinstance(obj, torch.nn.Module) and type(obj).__module__ in support_modules
+            and type(getattr(obj, "config", None)) is dict)
+
+
+def module_ext(obj) -> msgpack.ExtType:
+    """The MODULE extension for a support module's nn.Module (see ``is_support_module``)."""
+    def refuse(value):
+        raise CodecError(f"a model's config and state hold plain data and tensors only, not {type(value).__name__}")
+
+    kind = type(obj)
+    state = {name: tensor.detach() for name, tensor in obj.state_dict().items()}
+    return msgpack.ExtType(MODULE, encode([f"{kind.__module__}:{kind.__qualname__}", obj.config, state], refuse))
+
+
+def build_module(payload, support_modules):
+    """Rebuild a MODULE from this side's own copy of the support module.
+
+    The parameters are made on the meta device and then take the tensors received, so a config
+    asking for a huge model allocates nothing before the shapes are checked against the state.
+    """
+    import importlib
+
+    import torch
+
+    target, config, state = payload
+    module_name, _, class_name = str(target).partition(":")
+    if module_name not in support_modules or type(config) is not dict or type(state) is not dict \
+            or not all(type(key) is str for key in config):
+        raise CodecError(f"refused a model {target!r}")
+    cls = getattr(importlib.import_module(module_name), class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+        raise CodecError(f"refused a model {target!r}: no such nn.Module in {module_name}")
+    if not all(type(tensor) is torch.Tensor for tensor in state.values()):
+        raise CodecError(f"refused a model {target!r}: its state holds something other than tensors")
+    try:
+        with torch.device("meta"):
+            model = cls(**config)
+        model.load_state_dict(state, strict=True, assign=True)
+    except Exception as error:
+        raise CodecError(f"refused a model {target!r}: {type(error).__name__}: {str(error)[:300]}") from None
+    if any(t.is_meta for t in [*model.parameters(), *model.buffers()]):
+        raise CodecError(f"refused a model {target!r}: its state does not cover every tensor")
+    return model
 
 
 def write_frame(fd: int, data: bytes) -> None:

@@ -12,6 +12,7 @@ bubblewrap, since root is exempt from the limit on processes.
 from __future__ import annotations
 
 import ctypes
+import glob
 import json
 import os
 import resource
@@ -36,6 +37,7 @@ FILE_SIZE_LIMIT = 64 * MIB
 OPEN_FILES_LIMIT = 256
 EXTRA_PROCESSES = 64  # threads count as processes: torch's thread pool needs a few
 HIDDEN_FROM_CHILD = ("grader", "reference", "solutions", "tests")
+GPU_DEVICES = sorted(glob.glob("/dev/nvidia*"))  # CUDA for the PyTorch exercises, where there is a GPU
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
 UNPRIVILEGED_UID = 65534  # nobody
 
@@ -162,6 +164,10 @@ def _bwrap_base_args(drop_root: bool, scratch: Path) -> list[str]:
         args = ["--unshare-all"]
     args += ["--die-with-parent", "--new-session",
              "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--bind", str(scratch), "/tmp"]
+    for device in GPU_DEVICES:
+        args += ["--dev-bind", device, device]
+    if GPU_DEVICES:
+        args += ["--ro-bind-try", "/sys", "/sys"]  # the CUDA driver reads the PCI topology there
     for name in ("bin", "lib", "lib32", "lib64", "sbin"):
         path = Path("/") / name
         if path.is_symlink():
@@ -190,8 +196,11 @@ def _limit_resources(limits: Limits, uid: int):
     processes = sum(1 for entry in os.listdir("/proc")
                     if entry.isdigit() and _owner(entry) == uid)
 
+    # CUDA reserves far more address space than it uses, so with a GPU the limit is on data instead
+    memory_limit = resource.RLIMIT_DATA if GPU_DEVICES else resource.RLIMIT_AS
+
     def apply():  # runs in the new process, before exec
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * MIB,) * 2)
+        resource.setrlimit(memory_limit, (limits.memory_mb * MIB,) * 2)
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT,) * 2)
         resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT,) * 2)
