@@ -43,3 +43,15 @@ def student(request):
 def rng(request):
     """A generator seeded from the test's name: the same inputs on every run, different per test."""
     return np.random.default_rng(zlib.crc32(request.node.name.encode()))
+
+
+class _NoFigures:
+    """The grader draws pictures for its feedback files; a self-check has no use for them."""
+
+    def add(self, name, draw):
+        pass
+
+
+@pytest.fixture(scope="session")
+def figures():
+    return _NoFigures()

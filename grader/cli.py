@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     grade.add_argument("--csv", type=Path, metavar="FILE", help="write one row of scores per submission")
     grade.add_argument("--gradescope", type=Path, metavar="FILE", help="write Gradescope's results.json (one submission)")
-    grade.add_argument("--feedback", type=Path, metavar="DIR", help="write one feedback file per submission")
+    grade.add_argument("--feedback", type=Path, metavar="DIR", help="write one feedback file per submission, with its pictures")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="exercises graded at once (default: the number of CPUs)")
     grade.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
@@ -78,7 +78,7 @@ def grade_command(args, console: Console) -> int:
     _unique_ids(submissions)
     harden_judge_process()
     try:
-        results = grading.grade(submissions, exercises, args.jobs)
+        results = grading.grade(submissions, exercises, args.jobs, args.feedback)
     finally:
         kill_descendants()
         for submission in submissions:

@@ -11,8 +11,10 @@ import queue
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from grader.judge.scoring import not_graded
+from grader.reports import feedback_name
 from grader.submissions import Submission, SubmissionError, student_code
 
 JUDGE_MARGIN_S = 60  # the judge's own start and reference computations, beyond the child's budget
@@ -33,13 +35,14 @@ class JudgeServers:
         self.started.append(server)
         return server
 
-    def run(self, exercise, source: str, notes: list[str]) -> dict:
+    def run(self, exercise, source: str, notes: list[str], figures_dir: Path | None) -> dict:
         try:
             server = self.idle.get_nowait()
         except queue.Empty:
             server = self._start()
         job = {"manifest": str(exercise.manifest_path), "source": source, "notes": notes,
-               "timeout": exercise.limits.total_timeout_s + JUDGE_MARGIN_S}
+               "timeout": exercise.limits.total_timeout_s + JUDGE_MARGIN_S,
+               "figures_dir": str(figures_dir) if figures_dir else None}
         try:
             server.stdin.write(json.dumps(job) + "\n")
             server.stdin.flush()
@@ -59,7 +62,7 @@ class JudgeServers:
                 server.wait()
 
 
-def grade_exercise(servers: JudgeServers, submission: Submission, exercise) -> dict:
+def grade_exercise(servers: JudgeServers, submission: Submission, exercise, figures_dir: Path | None) -> dict:
     if submission.error is not None:
         return not_graded(exercise, "error", submission.error)
     try:
@@ -70,17 +73,22 @@ def grade_exercise(servers: JudgeServers, submission: Submission, exercise) -> d
         source, notes = student_code(path)
     except SubmissionError as error:
         return not_graded(exercise, "error", str(error))
-    return servers.run(exercise, source, submission.notes + notes)
+    return servers.run(exercise, source, submission.notes + notes, figures_dir)
 
 
-def grade(submissions: list[Submission], exercises: list, jobs: int) -> list[dict]:
-    """Results in the order of ``submissions``, each with its exercises in manifest order."""
+def grade(submissions: list[Submission], exercises: list, jobs: int, feedback_dir: Path | None = None) -> list[dict]:
+    """Results in the order of ``submissions``, each with its exercises in manifest order.
+
+    With ``feedback_dir``, the tests' pictures of a submission go to its folder there
+    (reports.feedback_name).
+    """
     pairs = [(s, e) for s in submissions for e in exercises
              if s.only is None or s.locate(e) is not None]
     servers = JudgeServers()
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            results = list(pool.map(lambda pair: grade_exercise(servers, *pair), pairs))
+            results = list(pool.map(lambda pair: grade_exercise(
+                servers, *pair, feedback_dir / feedback_name(pair[0].id) if feedback_dir else None), pairs))
     finally:
         servers.close()
     graded = []

@@ -61,6 +61,11 @@ def write_gradescope(submission: dict, path: Path) -> None:
                                 "tests": tests}, indent=2) + "\n")
 
 
+def feedback_name(submission_id: str) -> str:
+    """The submission's feedback file is <name>.md, and its pictures are in the folder <name>/."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", submission_id).lstrip(".") or "submission"
+
+
 def feedback_text(submission: dict) -> str:
     lines = [f"# Feedback for {submission['id']}", "",
              f"Total: {_points(submission['score'])} / {_points(submission['max_score'])}", ""]
@@ -75,11 +80,12 @@ def feedback_text(submission: dict) -> str:
             if test["message"]:
                 lines.append(f"  {test['message']}")
         lines.append("")
+        for filename in exercise.get("figures", []):
+            lines += [f"![{filename.removesuffix('.png')}]({feedback_name(submission['id'])}/{filename})", ""]
     return "\n".join(lines)
 
 
 def write_feedback(results: list[dict], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for submission in results:
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", submission["id"]) or "submission"
-        (directory / f"{name}.md").write_text(feedback_text(submission))
+        (directory / f"{feedback_name(submission['id'])}.md").write_text(feedback_text(submission))

@@ -84,12 +84,24 @@ def test_csv_and_feedback_agree_with_the_json(graded):
 
 def test_hidden_test_source_never_reaches_the_feedback(graded):
     _, out, _ = graded
-    feedback = "".join(p.read_text() for p in (out / "feedback").iterdir())
+    feedback = "".join(p.read_text() for p in (out / "feedback").glob("*.md"))
     for exercise in MANIFESTS.values():
         hidden_lines = [line.strip() for line in exercise.hidden_test_file.read_text().splitlines()
                         if len(line.strip()) > 30 and not line.strip().startswith(("#", '"'))]
         leaked = [line for line in hidden_lines if line in feedback]
         assert leaked == []
+
+
+def test_pictures_are_drawn_for_the_feedback_and_linked_from_it(graded):
+    _, out, report = graded
+    pictures = [(e["id"], name) for e in report["submissions"][0]["exercises"] for name in e["figures"]]
+    drawing = [i for i, m in MANIFESTS.items() if "figures.add(" in m.hidden_test_file.read_text()]
+    assert sorted({exercise_id for exercise_id, _ in pictures}) == sorted(drawing)
+    text = (out / "feedback" / "solutions.md").read_text()
+    for exercise_id, name in pictures:
+        assert name.startswith(f"{exercise_id}-")
+        assert (out / "feedback" / "solutions" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"(solutions/{name})" in text
 
 
 def test_gradescope_results_hold_one_entry_per_test(tmp_path):

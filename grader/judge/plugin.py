@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from grader.judge.figures import Figures
 from grader.judge.proxy import StudentError, StudentProxy
 
 
@@ -37,14 +38,18 @@ def explain(exception: BaseException) -> tuple[str, str | None]:
 
 
 class JudgePlugin:
-    def __init__(self, proxy: StudentProxy):
-        self.proxy = proxy
+    def __init__(self, proxy: StudentProxy, figures: Figures):
+        self.proxy, self.pictures = proxy, figures
         self.verdicts: dict[str, Verdict] = {}
         self.collection_errors: list[str] = []
 
     @pytest.fixture(scope="session")
     def student(self):
         return self.proxy
+
+    @pytest.fixture(scope="session")
+    def figures(self):
+        return self.pictures
 
     @pytest.fixture
     def rng(self, request):

@@ -35,10 +35,11 @@ def score_tests(exercise, verdicts: list[Verdict], reason_if_not_run: str) -> li
     return results
 
 
-def exercise_result(exercise, status: str, tests: list[dict], notes: list[str]) -> dict:
+def exercise_result(exercise, status: str, tests: list[dict], notes: list[str], figures: list[str] = ()) -> dict:
+    """The exercise's entry of SPEC.md's JSON; ``figures``: its pictures' file names, for the feedback."""
     return {"id": exercise.id, "score": round(sum(t["score"] for t in tests), 4),
             "max_score": exercise.max_score, "status": status, "message": "; ".join(notes),
-            "tests": tests}
+            "tests": tests, "figures": list(figures)}
 
 
 def not_graded(exercise, status: str, message: str, notes: list[str] = ()) -> dict:

@@ -2,7 +2,8 @@
 
     python -m grader.judge.worker      # one JSON job per line on stdin, one JSON result per line out
 
-job: {"manifest": path, "source": the student's code as text, "notes": [...], "timeout": seconds}.
+job: {"manifest": path, "source": the student's code as text, "notes": [...], "timeout": seconds,
+"figures_dir": where the tests' pictures go, or null for none}.
 This process imports pytest, NumPy and torch once, then forks a fresh judge for each job: the
 judge checks the source and runs the exercise's public and hidden tests with pytest, ``student``
 being a proxy to a sandboxed child, and sends back the exercise's result (the JSON of SPEC.md).
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.judge.figures import Figures
 from grader.judge.plugin import JudgePlugin
 from grader.judge.proxy import StudentProxy
 from grader.judge.scoring import exercise_result, not_graded, score_tests
@@ -30,14 +32,15 @@ from grader.paths import EXERCISES, ROOT
 from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
 
 
-def grade(exercise, source: str, notes: list[str]) -> dict:
+def grade(exercise, source: str, notes: list[str], figures_dir: Path | None) -> dict:
     problems = source_problems(source, exercise)
     if problems:
         return exercise_result(exercise, "error", score_tests(exercise, [], problems[0]), notes + problems)
     for path in (ROOT, EXERCISES, exercise.exercise_dir):  # reference/, nnex_check, support modules
         sys.path.insert(0, str(path))
     proxy = StudentProxy(exercise, source)
-    plugin = JudgePlugin(proxy)
+    figures = Figures(figures_dir, exercise.id)
+    plugin = JudgePlugin(proxy, figures)
     test_files = [str(p) for p in exercise.public_test_files] + [str(exercise.hidden_test_file)]
     with tempfile.TemporaryDirectory(prefix="nnex-judge-") as rootdir:
         pytest.main([*test_files, "--rootdir", rootdir, "-c", os.devnull, "--noconftest",
@@ -49,7 +52,8 @@ def grade(exercise, source: str, notes: list[str]) -> dict:
     if proxy.import_error:
         notes = notes + [proxy.import_error]
     reason = proxy.import_error or "the test did not run"
-    return exercise_result(exercise, status, score_tests(exercise, list(plugin.verdicts.values()), reason), notes)
+    return exercise_result(exercise, status, score_tests(exercise, list(plugin.verdicts.values()), reason), notes,
+                           figures.saved)
 
 
 def run_job(job: dict) -> dict:
@@ -62,7 +66,8 @@ def run_job(job: dict) -> dict:
             os.close(read_fd)
             harden_judge_process()
             try:
-                result = grade(exercise, job["source"], job["notes"])
+                figures_dir = Path(job["figures_dir"]) if job.get("figures_dir") else None
+                result = grade(exercise, job["source"], job["notes"], figures_dir)
             except Exception as error:  # a fault of the grader's own: reported, never a silent 0
                 result = not_graded(exercise, "error", f"internal grader error: {type(error).__name__}: {error}",
                                     job["notes"])
