@@ -41,7 +41,7 @@ def make_moons(n, noise, rng):
     return x[order], y[order]
 
 
-def plot_classifier(logits_fn, x, y, losses=None, title="Two moons"):
+def plot_classifier(logits_fn, x, y, losses=None, title="Two moons", losses_title="Training loss"):
     """The decision regions of a classifier over the data, and optionally its training curve.
 
     Inputs:
@@ -51,6 +51,7 @@ def plot_classifier(logits_fn, x, y, losses=None, title="Two moons"):
     - y: array of shape (N,), their labels 0 / 1.
     - losses: optional sequence of the mean training loss per epoch.
     - title: str, the title of the data panel.
+    - losses_title: str, the title of the loss panel.
 
     Returns:
     - fig: a matplotlib Figure (call fig.savefig(path) to keep it).
@@ -72,5 +73,5 @@ def plot_classifier(logits_fn, x, y, losses=None, title="Two moons"):
     axes[0].legend(loc="upper right")
     if losses is not None:
         axes[1].plot(np.arange(1, len(losses) + 1), losses)
-        axes[1].set(title="Training loss", xlabel="epoch", ylabel="mean loss", yscale="log")
+        axes[1].set(title=losses_title, xlabel="epoch", ylabel="mean loss", yscale="log")
     return fig

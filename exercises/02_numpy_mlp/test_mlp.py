@@ -167,6 +167,9 @@ def test_adam_first_steps(student, rng):
     for step in (1, 2):
         result = expect_tuple(student.adam_step(_copy(current), _copy(grads), state, lr),
                               f"adam_step (step {step})", 2)
+        if step == 1 and type(result[0]) is dict and any(
+                type(v) is np.ndarray and not np.all(np.isfinite(v)) for v in result[0].values()):
+            fail("the first adam_step from state {} gives nan or inf", "adam_t_from_zero")
         new = _param_dict(result[0], params, f"the params after adam_step {step}")
         state = result[1]
         expected = {k: current[k] - lr * grads[k] / (np.abs(grads[k]) + 1e-8) for k in params}
