@@ -13,6 +13,7 @@ with the hint from the exercise's manifest.
 from __future__ import annotations
 
 import importlib
+import re
 import warnings
 from contextlib import contextmanager
 
@@ -146,6 +147,26 @@ def expect_no_warning(name: str, mistake: str | None = None):
     if caught:
         first = caught[0]
         raise CheckFailed(f"{name} raised {first.category.__name__}: {first.message}", mistake)
+
+
+@contextmanager
+def expect_raises(exception: type, name: str, mistake: str | None = None):
+    """The call inside the block must raise ``exception`` (or a subclass, in-process).
+
+    In the grader the student's exception arrives as the proxy's error, whose message begins
+    "<function> raised <type name>: ...": there the type's name must match.
+    """
+    try:
+        yield
+    except exception:
+        return
+    except Exception as error:  # the wrong exception, or one relayed from the sandbox
+        relayed = re.match(r"\w+ raised (\w+)", str(error)) if type(error).__name__ == "StudentError" else None
+        if relayed and relayed.group(1) == exception.__name__:
+            return
+        what = f"raised {relayed.group(1)}" if relayed else f"failed ({type(error).__name__}: {error})"
+        raise CheckFailed(f"{name} {what} instead of raising {exception.__name__}", mistake) from None
+    raise CheckFailed(f"{name} raised no {exception.__name__}", mistake)
 
 
 class FixtureRef:
