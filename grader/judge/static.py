@@ -28,7 +28,9 @@ def source_problems(source: str, exercise) -> list[str]:
                 problems.append(f"{filename}, line {line}: {module} is not allowed in this exercise")
             if module in forbidden_names:
                 problems.append(f"{filename}, line {line}: {module} is not allowed in this exercise")
-        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        # a Name, an Attribute, or what an import brings in: `from m import name as other` is caught at the import
+        name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) \
+            else node.name.rpartition(".")[2] if isinstance(node, ast.alias) else None
         if name in forbidden_names:
             problems.append(f"{filename}, line {line}: {name} is not allowed in this exercise")
     return problems
