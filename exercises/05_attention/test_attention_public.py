@@ -1,0 +1,84 @@
+"""Public tests for exercise 05 (attention).
+
+Run them from this folder with ``pytest``. They check a small mask, the shapes and values of one
+head and of several on small float64 inputs, and that no token sees the future. The grader runs
+these and further hidden tests (float32 too, on every device it has, other sizes), so passing here
+is a good sign, not a guarantee.
+"""
+import math
+
+import torch
+
+from nnex_check import assert_close, expect_tensor, expect_tuple, fail
+
+STUDENT_MODULE = "attention"
+
+
+def _causal_pattern(q, k):
+    """The tests' own causal attention pattern, for expected values (not your code)."""
+    T = q.shape[-2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])               # (B, T, T)
+    future = torch.ones(T, T, dtype=torch.bool).triu(diagonal=1)            # (T, T)
+    return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+
+
+def _tensor(rng, *shape, scale=1.0):
+    return torch.as_tensor(rng.normal(scale=scale, size=shape), dtype=torch.float64)
+
+
+def test_causal_mask_for_four_tokens(student):
+    expected = torch.tensor([[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.bool)
+    mask = expect_tensor(student.causal_mask(4), "causal_mask(4)", like=expected, shape=(4, 4))
+    if not torch.equal(mask, expected):
+        fail(f"causal_mask(4) should be True where key j <= query i (the diagonal too); got\n{mask}")
+
+
+def test_attention_pattern_rows_and_mask(student, rng):
+    q, k = _tensor(rng, 2, 5, 3), _tensor(rng, 2, 5, 3)
+    pattern = expect_tensor(student.attention_pattern(q.clone(), k.clone()),
+                            "attention_pattern(q, k) for q, k of shape (2, 5, 3)", like=q, shape=(2, 5, 5))
+    if torch.any(pattern.triu(diagonal=1) != 0):
+        fail("the pattern has non-zero weights above the diagonal: a token attends to later tokens")
+    assert_close(pattern.sum(dim=-1), torch.ones(2, 5, dtype=torch.float64),
+                 "the sums of the pattern's rows (each row is a distribution over the keys)")
+    assert_close(pattern, _causal_pattern(q, k), "attention_pattern(q, k)", rtol=1e-9, atol=1e-12)
+
+
+def test_attention_head_shapes_and_values(student, rng):
+    x = _tensor(rng, 2, 6, 8)
+    W_q, W_k, W_v = (_tensor(rng, 8, 3, scale=8 ** -0.5) for _ in range(3))
+    out, pattern = expect_tuple(student.attention_head(x.clone(), W_q.clone(), W_k.clone(), W_v.clone()),
+                                "attention_head(x, W_q, W_k, W_v)", 2)
+    out = expect_tensor(out, "out for x of shape (2, 6, 8) and d_head = 3", like=x, shape=(2, 6, 3))
+    pattern = expect_tensor(pattern, "pattern for x of shape (2, 6, 8)", like=x, shape=(2, 6, 6))
+    expected = _causal_pattern(x @ W_q, x @ W_k)
+    assert_close(pattern, expected, "the pattern of attention_head", rtol=1e-9, atol=1e-12)
+    assert_close(out, expected @ (x @ W_v), "out of attention_head", rtol=1e-9, atol=1e-12)
+
+
+def test_multi_head_attention_shape_and_values(student, rng):
+    n_heads, d_model, d_head = 3, 8, 2
+    x = _tensor(rng, 2, 5, d_model)
+    W_q, W_k, W_v = (_tensor(rng, n_heads, d_model, d_head, scale=d_model ** -0.5) for _ in range(3))
+    W_o = _tensor(rng, n_heads * d_head, d_model, scale=(n_heads * d_head) ** -0.5)
+    out = expect_tensor(student.multi_head_attention(x.clone(), W_q.clone(), W_k.clone(), W_v.clone(),
+                                                     W_o.clone()),
+                        "multi_head_attention(x, W_q, W_k, W_v, W_o) for 3 heads", like=x, shape=(2, 5, d_model))
+    heads = [_causal_pattern(x @ W_q[h], x @ W_k[h]) @ (x @ W_v[h]) for h in range(n_heads)]
+    assert_close(out, torch.cat(heads, dim=-1) @ W_o,
+                 "multi_head_attention (head 0 in the first d_head columns of the concatenation)",
+                 rtol=1e-9, atol=1e-12)
+
+
+def test_future_tokens_do_not_change_the_past(student, rng):
+    x = _tensor(rng, 1, 7, 6)
+    W_q, W_k, W_v = (_tensor(rng, 6, 4, scale=6 ** -0.5) for _ in range(3))
+    changed = x.clone()
+    changed[:, 4:] += 3.0 * _tensor(rng, 1, 3, 6)  # tokens 4, 5 and 6 change
+    before, _ = expect_tuple(student.attention_head(x, W_q, W_k, W_v), "attention_head", 2)
+    after, _ = expect_tuple(student.attention_head(changed, W_q, W_k, W_v), "attention_head", 2)
+    before = expect_tensor(before, "out", like=x, shape=(1, 7, 4))
+    after = expect_tensor(after, "out", like=x, shape=(1, 7, 4))
+    assert_close(after[:, :4], before[:, :4],
+                 "the outputs of tokens 0 to 3 after changing tokens 4 to 6 (they must not see them)",
+                 rtol=1e-12, atol=1e-12)

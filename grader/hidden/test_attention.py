@@ -1,0 +1,381 @@
+"""Hidden tests for exercise 05 (attention). Never shown to students.
+
+Fresh seeded unit-scale inputs with d_head != d_model and several sequence lengths, in float64 and
+float32, on the CPU and on CUDA when the judge has a GPU; the PyTorch reference as the oracle
+(F.scaled_dot_product_attention for the outputs, a softmax written out for the pattern); and
+properties any correct answer has: rows that sum to 1, exact zeros in the future, a past that a
+change of the future leaves alone, no nan at logits of ±1e4, inputs left untouched. Expected values
+and the values of the catalogued mistakes are computed here in float64; when a wrong answer equals
+what a mistake gives, the failure names it (see the manifest's hints).
+"""
+import math
+import re
+
+import pytest
+import torch
+
+from attention_support import plot_attention_pattern
+from nnex_check import assert_close, expect_tensor, expect_tuple, fail, relative_error
+from reference import attention as ref
+
+STUDENT_MODULE = "attention"
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])  # never skipped: a skip scores 0
+TOLERANCE = {torch.float64: {"rtol": 1e-9, "atol": 1e-11}, torch.float32: {"rtol": 1e-4, "atol": 1e-5}}
+LENGTHS = (6, 11, 1)  # T = 1 last: there several mistakes look alike
+SIZE_CLASH = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)")
+
+on_every_device = pytest.mark.parametrize("device", DEVICES)
+in_both_dtypes = pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+
+
+# ---------------------------------------------------------------- helpers (judge side only)
+
+def _tensor(rng, shape, dtype, device, scale=1.0):
+    return torch.as_tensor(rng.normal(scale=scale, size=shape), dtype=dtype, device=device)
+
+
+def _weights(rng, shape, dtype, device):
+    """W_q, W_k, W_v of shape (..., d_model, d_head), scaled so that unit-scale x gives unit-scale q, k, v."""
+    return tuple(_tensor(rng, shape, dtype, device, scale=shape[-2] ** -0.5) for _ in range(3))
+
+
+def _exact(tensor):
+    """float64 on the CPU: where expected values and mistakes are compared."""
+    return tensor.detach().cpu().double()
+
+
+def _call(function, *args, length, **kwargs):
+    """function(*args, **kwargs); a shape clash between T = length and a larger mask is named."""
+    try:
+        return function(*args, **kwargs)
+    except Exception as error:
+        sizes = SIZE_CLASH.search(str(error))
+        if sizes and length in map(int, sizes.groups()) and max(map(int, sizes.groups())) > length:
+            fail(f"{str(error).splitlines()[0]} (for a sequence of T = {length} tokens)", "mask_not_sliced")
+        raise
+
+
+def _pattern_mistakes(q, k, causal, d_model=None):
+    """[(mistake id, the pattern it gives)] for q, k (float64, CPU) of shape (..., T, d_head)."""
+    T, d_head = q.shape[-2], q.shape[-1]
+    raw = q @ k.transpose(-2, -1)                                       # (..., T, T) unscaled scores
+    allowed = torch.ones(T, T, dtype=torch.bool).tril()                 # (T, T)
+
+    def pattern(scores, keep=allowed, fill=float("-inf"), dim=-1, masked=causal):
+        return torch.softmax(scores.masked_fill(~keep, fill) if masked else scores, dim=dim)
+
+    scaled = raw / math.sqrt(d_head)
+    mistakes = [("no_scaling", pattern(raw)), ("scale_not_sqrt", pattern(raw / d_head)),
+                ("softmax_dim", pattern(scaled, dim=-2)), ("causal_ignored", pattern(scaled, masked=not causal))]
+    if d_model is not None:
+        mistakes.append(("scale_d_model", pattern(raw / math.sqrt(d_model))))
+    if causal:
+        mistakes += [("mask_after_softmax", pattern(scaled, masked=False) * allowed),
+                     ("fill_zero", pattern(scaled, fill=0.0)),
+                     ("mask_inverted", pattern(scaled, keep=~allowed)),
+                     ("triu_diagonal", pattern(scaled, keep=allowed.tril(diagonal=-1)))]
+    return mistakes
+
+
+def _matching_mistake(value, mistakes, tolerance):
+    """The mistake whose value equals ``value`` (nan where it has nan); None if none or several do."""
+    matches = {mistake for mistake, wrong in mistakes if wrong.shape == value.shape
+               and torch.allclose(value, wrong, equal_nan=True, **tolerance)}
+    return matches.pop() if len(matches) == 1 else None
+
+
+def _compare(value, expected, name, mistakes, tolerance):
+    """value (float64, CPU) must be close to expected; a failure names the mistake value matches."""
+    if torch.allclose(value, expected, **tolerance):
+        return
+    mistake = _matching_mistake(value, mistakes, tolerance)
+    if not bool(torch.isfinite(value).all()):
+        fail(f"{name} contains nan or inf", mistake)
+    if mistake is not None:
+        fail(f"{name} is wrong: relative error {relative_error(value, expected):.3g}", mistake)
+    assert_close(value, expected, name, **tolerance)
+
+
+def _check_pattern(result, q, k, name, causal=True, d_model=None):
+    """The student's pattern for q, k (their dtype and device) against the reference."""
+    pattern = expect_tensor(result, name, like=q, shape=q.shape[:-1] + (q.shape[-2],), finite=False)
+    expected = _exact(ref.attention_pattern(q.double(), k.double(), causal))
+    _compare(_exact(pattern), expected, name, _pattern_mistakes(_exact(q), _exact(k), causal, d_model),
+             TOLERANCE[q.dtype])
+    return _exact(pattern)
+
+
+def _check_head(result, x, W_q, W_k, W_v, name, causal=True):
+    """The student's (out, pattern) of one head against the reference (F.scaled_dot_product_attention)."""
+    B, T, d_model = x.shape
+    d_head = W_q.shape[-1]
+    out, pattern = expect_tuple(result, name, 2)
+    out = expect_tensor(out, f"out of {name}", like=x, shape=(B, T, d_head), finite=False)
+    ref_out, _ = ref.attention_head(*(t.double() for t in (x, W_q, W_k, W_v)), causal)
+    q, k, v = (_exact(x) @ _exact(W) for W in (W_q, W_k, W_v))
+    _check_pattern(pattern, x @ W_q, x @ W_k, f"pattern of {name}", causal, d_model)
+    _compare(_exact(out), _exact(ref_out), f"out of {name}",
+             [(m, p @ v) for m, p in _pattern_mistakes(q, k, causal, d_model)], TOLERANCE[x.dtype])
+
+
+def _multi_head_mistakes(x, W_q, W_k, W_v, W_o, causal):
+    """[(mistake id, the output it gives)] of multi_head_attention; arguments float64 on the CPU."""
+    n_heads, d_model, _ = W_q.shape
+    heads, wrong_heads = [], {}
+    for h in range(n_heads):
+        q, k, v = x @ W_q[h], x @ W_k[h], x @ W_v[h]
+        heads.append(ref.attention_pattern(q, k, causal) @ v)          # (B, T, d_head)
+        for mistake, pattern in _pattern_mistakes(q, k, causal, d_model):
+            wrong_heads.setdefault(mistake, []).append(pattern @ v)
+    mistakes = [(mistake, torch.cat(outs, dim=-1) @ W_o) for mistake, outs in wrong_heads.items()]
+    by_head = torch.stack(heads, dim=1)                                 # (B, H, T, d_head)
+    B, H, T, d_head = by_head.shape
+    for concat in (torch.stack(heads, dim=-1).flatten(-2),              # feature-major: interleaved
+                   torch.cat(heads[::-1], dim=-1),                      # last head first
+                   by_head.reshape(B, T, H * d_head)):                  # (B, H, T, .) read as (B, T, H .)
+        mistakes.append(("heads_wrong_order", concat @ W_o))
+    return mistakes
+
+
+def _check_multi_head(result, x, W_q, W_k, W_v, W_o, name, causal=True):
+    out = expect_tensor(result, name, like=x, shape=x.shape, finite=False)
+    expected = ref.multi_head_attention(*(t.double() for t in (x, W_q, W_k, W_v, W_o)), causal)
+    exact = [_exact(t) for t in (x, W_q, W_k, W_v, W_o)]
+    _compare(_exact(out), _exact(expected), name, _multi_head_mistakes(*exact, causal), TOLERANCE[x.dtype])
+
+
+def _multi_head_inputs(rng, B, T, n_heads, d_model, d_head, dtype, device):
+    x = _tensor(rng, (B, T, d_model), dtype, device)
+    W_q, W_k, W_v = _weights(rng, (n_heads, d_model, d_head), dtype, device)
+    W_o = _tensor(rng, (n_heads * d_head, d_model), dtype, device, scale=(n_heads * d_head) ** -0.5)
+    return x, W_q, W_k, W_v, W_o
+
+
+def _check_past_unchanged(before, after, first_changed, name, dtype, mistake):
+    """Outputs of the tokens before ``first_changed`` must not move when later tokens change."""
+    if not torch.allclose(_exact(after)[:, :first_changed], _exact(before)[:, :first_changed],
+                          **TOLERANCE[dtype]):
+        fail(f"{name}: changing tokens {first_changed} and later changed the outputs of earlier tokens; "
+             "token i must see only tokens j <= i", mistake)
+
+
+# ---------------------------------------------------------------- the causal mask
+
+@on_every_device
+def test_causal_mask_matches_reference(student, device):
+    for T in LENGTHS + (16,):
+        expected = ref.causal_mask(T, device)
+        name = f"causal_mask({T}, device={device!r})"
+        mask = student.causal_mask(T, device=device)
+        if type(mask) is torch.Tensor and mask.ndim == 2 and mask.shape[0] == mask.shape[1] > T \
+                and torch.equal(mask[:T, :T].cpu(), expected.cpu()):
+            fail(f"{name} has shape {tuple(mask.shape)}; expected ({T}, {T})", "mask_not_sliced")
+        mask = expect_tensor(mask, name, like=expected, shape=(T, T))
+        if not torch.equal(mask, expected):
+            known = [("triu_diagonal", expected.tril(diagonal=-1)), ("mask_inverted", ~expected),
+                     ("mask_inverted", expected.T)]
+            matches = {m for m, wrong in known if torch.equal(mask, wrong)}
+            fail(f"{name} is wrong: it should be True exactly where key j <= query i",
+                 matches.pop() if len(matches) == 1 else None)
+    default = expect_tensor(student.causal_mask(3), "causal_mask(3) (no device given)",
+                            like=ref.causal_mask(3), shape=(3, 3))
+    if not torch.equal(default, ref.causal_mask(3)):
+        fail("causal_mask(3) is wrong: it should be True exactly where key j <= query i")
+
+
+# ---------------------------------------------------------------- the attention pattern
+
+@in_both_dtypes
+@on_every_device
+def test_attention_pattern_matches_reference(student, rng, dtype, device):
+    for T in LENGTHS:
+        q, k = _tensor(rng, (2, T, 5), dtype, device), _tensor(rng, (2, T, 5), dtype, device)
+        result = _call(student.attention_pattern, q.clone(), k.clone(), length=T)
+        _check_pattern(result, q, k, f"attention_pattern(q, k) for q, k of shape (2, {T}, 5)")
+
+
+@on_every_device
+def test_attention_pattern_without_mask(student, rng, device):
+    q, k = _tensor(rng, (3, 7, 4), torch.float64, device), _tensor(rng, (3, 7, 4), torch.float64, device)
+    result = student.attention_pattern(q.clone(), k.clone(), causal=False)
+    _check_pattern(result, q, k, "attention_pattern(q, k, causal=False) for q, k of shape (3, 7, 4)",
+                   causal=False)
+
+
+@in_both_dtypes
+@on_every_device
+def test_attention_pattern_properties(student, rng, dtype, device):
+    B, T, d, first_changed = 2, 9, 6, 5
+    q, k = _tensor(rng, (B, T, d), dtype, device), _tensor(rng, (B, T, d), dtype, device)
+    name = f"attention_pattern(q, k) for q, k of shape ({B}, {T}, {d})"
+    pattern = expect_tensor(_call(student.attention_pattern, q.clone(), k.clone(), length=T), name,
+                            like=q, shape=(B, T, T), finite=False)
+    got, tolerance = _exact(pattern), TOLERANCE[dtype]
+    mistake = _matching_mistake(got, _pattern_mistakes(_exact(q), _exact(k), True), tolerance)
+    if not bool(torch.isfinite(got).all()):
+        fail(f"{name} contains nan or inf", mistake)
+    if not bool((got.triu(diagonal=1) == 0).all()):
+        fail(f"{name}: the weights of future keys (j > i) should be exactly 0; the largest is "
+             f"{float(got.triu(diagonal=1).abs().max()):.3g}", mistake)
+    if not bool((got >= 0).all()) or not torch.allclose(got.sum(dim=-1), torch.ones(B, T, dtype=got.dtype),
+                                                         **tolerance):
+        fail(f"{name}: each row should be a distribution over the keys (weights >= 0 that sum to 1); "
+             f"the row sums range from {float(got.sum(-1).min()):.6g} to {float(got.sum(-1).max()):.6g}",
+             mistake)
+    q2, k2 = q.clone(), k.clone()
+    q2[:, first_changed:] += 2.0
+    k2[:, first_changed:] -= 2.0
+    changed = expect_tensor(student.attention_pattern(q2, k2), f"{name} after changing tokens "
+                            f"{first_changed} and later", like=q, shape=(B, T, T), finite=False)
+    _check_past_unchanged(pattern, changed, first_changed, "the pattern's rows", dtype, mistake)
+
+
+@in_both_dtypes
+def test_attention_pattern_large_logits(student, rng, dtype):
+    # integer multiples of 2500 against keys of -1, 0, 1: every score q.k / sqrt(4) is an exact
+    # multiple of 1250 in float32 too, and the largest are +-1e4
+    T, d = 6, 4
+    q = torch.as_tensor(2500.0 * rng.integers(-2, 3, size=(2, T, d)), dtype=dtype)
+    k = torch.as_tensor(rng.integers(-1, 2, size=(2, T, d)), dtype=dtype)
+    q[:, 0], q[:, -1], k[:, 0] = 5000.0, -5000.0, 1.0                   # scores of +1e4 and -1e4
+    name = "attention_pattern(q, k) with scores of up to ±1e4"
+    pattern = expect_tensor(student.attention_pattern(q.clone(), k.clone()), name, like=q,
+                            shape=(2, T, T), finite=False)
+    if not bool(torch.isfinite(pattern).all()):
+        small = expect_tensor(student.attention_pattern(q / 2500.0, k.clone()), "attention_pattern at unit "
+                              "scale", like=q, shape=(2, T, T), finite=False)
+        fail(f"{name} contains nan or inf", "softmax_overflow" if bool(torch.isfinite(small).all()) else None)
+    _check_pattern(pattern, q, k, name)
+
+
+# ---------------------------------------------------------------- one head
+
+@in_both_dtypes
+@on_every_device
+def test_attention_head_matches_reference(student, rng, dtype, device):
+    d_model, d_head = 10, 4
+    for T in LENGTHS:
+        x = _tensor(rng, (2, T, d_model), dtype, device)
+        W_q, W_k, W_v = _weights(rng, (d_model, d_head), dtype, device)
+        result = _call(student.attention_head, x.clone(), W_q.clone(), W_k.clone(), W_v.clone(), length=T)
+        _check_head(result, x, W_q, W_k, W_v, f"attention_head(x, W_q, W_k, W_v) for x of shape (2, {T}, "
+                    f"{d_model}) and d_head = {d_head}")
+
+
+@on_every_device
+def test_attention_head_without_mask(student, rng, device):
+    x = _tensor(rng, (2, 8, 6), torch.float64, device)
+    W_q, W_k, W_v = _weights(rng, (6, 3), torch.float64, device)
+    result = student.attention_head(x.clone(), W_q.clone(), W_k.clone(), W_v.clone(), causal=False)
+    _check_head(result, x, W_q, W_k, W_v, "attention_head(x, W_q, W_k, W_v, causal=False) for x of shape "
+                "(2, 8, 6) and d_head = 3", causal=False)
+
+
+@in_both_dtypes
+@on_every_device
+def test_attention_head_future_does_not_change_the_past(student, rng, dtype, device):
+    T, d_model, d_head, first_changed = 10, 8, 5, 6
+    x = _tensor(rng, (2, T, d_model), dtype, device)
+    W_q, W_k, W_v = _weights(rng, (d_model, d_head), dtype, device)
+    changed = x.clone()
+    changed[:, first_changed:] = _tensor(rng, (2, T - first_changed, d_model), dtype, device, scale=3.0)
+    name = f"attention_head(x, W_q, W_k, W_v) for x of shape (2, {T}, {d_model})"
+    out, pattern = expect_tuple(_call(student.attention_head, x.clone(), W_q, W_k, W_v, length=T), name, 2)
+    out = expect_tensor(out, f"out of {name}", like=x, shape=(2, T, d_head), finite=False)
+    pattern = expect_tensor(pattern, f"pattern of {name}", like=x, shape=(2, T, T), finite=False)
+    later, _ = expect_tuple(student.attention_head(changed, W_q, W_k, W_v), name, 2)
+    later = expect_tensor(later, f"out of {name}", like=x, shape=(2, T, d_head), finite=False)
+    q, k = _exact(x) @ _exact(W_q), _exact(x) @ _exact(W_k)
+    mistake = _matching_mistake(_exact(pattern), _pattern_mistakes(q, k, True, d_model), TOLERANCE[dtype])
+    _check_past_unchanged(out, later, first_changed, "out", dtype, mistake)
+
+
+# ---------------------------------------------------------------- several heads
+
+@in_both_dtypes
+@on_every_device
+def test_multi_head_attention_matches_reference(student, rng, dtype, device):
+    for n_heads, d_model, d_head in ((3, 12, 4), (2, 7, 5)):  # n_heads * d_head = d_model, and not
+        for T in LENGTHS:
+            inputs = _multi_head_inputs(rng, 2, T, n_heads, d_model, d_head, dtype, device)
+            result = _call(student.multi_head_attention, *(t.clone() for t in inputs), length=T)
+            _check_multi_head(result, *inputs, f"multi_head_attention for x of shape (2, {T}, {d_model}), "
+                              f"{n_heads} heads of d_head = {d_head}")
+
+
+@on_every_device
+def test_multi_head_attention_without_mask(student, rng, device):
+    inputs = _multi_head_inputs(rng, 2, 6, 4, 8, 2, torch.float64, device)
+    result = student.multi_head_attention(*(t.clone() for t in inputs), causal=False)
+    _check_multi_head(result, *inputs, "multi_head_attention(..., causal=False) for 4 heads of d_head = 2",
+                      causal=False)
+
+
+@in_both_dtypes
+@on_every_device
+def test_multi_head_attention_future_does_not_change_the_past(student, rng, dtype, device):
+    T, first_changed = 9, 3
+    x, W_q, W_k, W_v, W_o = _multi_head_inputs(rng, 2, T, 3, 9, 3, dtype, device)
+    changed = x.clone()
+    changed[:, first_changed:] += _tensor(rng, (2, T - first_changed, 9), dtype, device, scale=3.0)
+    name = "multi_head_attention for x of shape (2, 9, 9), 3 heads"
+    before = expect_tensor(_call(student.multi_head_attention, x.clone(), W_q, W_k, W_v, W_o, length=T),
+                           name, like=x, shape=x.shape, finite=False)
+    after = expect_tensor(student.multi_head_attention(changed, W_q, W_k, W_v, W_o), name, like=x,
+                          shape=x.shape, finite=False)
+    _check_past_unchanged(before, after, first_changed, name, dtype, None)
+
+
+# ---------------------------------------------------------------- inputs, dtypes and devices
+
+@on_every_device
+def test_inputs_are_not_modified(student, rng, device):
+    x, W_q, W_k, W_v, W_o = _multi_head_inputs(rng, 2, 5, 2, 6, 4, torch.float64, device)
+    q, k = x @ W_q[0], x @ W_k[0]
+    calls = [("attention_pattern", (q, k)), ("attention_head", (x, W_q[1], W_k[1], W_v[1])),
+             ("multi_head_attention", (x, W_q, W_k, W_v, W_o))]
+    for function, args in calls:
+        before = [arg.clone() for arg in args]
+        try:
+            getattr(student, function)(*args)
+        finally:  # a changed input is the mistake to name, whatever else went wrong
+            changed = [i for i, (arg, old) in enumerate(zip(args, before)) if not torch.equal(arg, old)]
+            if changed:
+                fail(f"{function} changed its argument number {changed[0] + 1} in place; compute new "
+                     "tensors (q = q / s, not q /= s)", "input_modified")
+
+
+@in_both_dtypes
+@on_every_device
+def test_outputs_keep_dtype_and_device(student, rng, dtype, device):
+    T = 4
+    mask_like = torch.ones(1, dtype=torch.bool, device=device)
+    expect_tensor(student.causal_mask(T, device=device), f"causal_mask({T}, device={device!r})",
+                  like=mask_like, shape=(T, T))
+    x, W_q, W_k, W_v, W_o = _multi_head_inputs(rng, 1, T, 2, 6, 3, dtype, device)
+    kind = f"for {dtype} inputs on {device}"
+    expect_tensor(student.attention_pattern(x @ W_q[0], x @ W_k[0]), f"attention_pattern {kind}", like=x,
+                  shape=(1, T, T))
+    out, pattern = expect_tuple(student.attention_head(x, W_q[0], W_k[0], W_v[0]), "attention_head", 2)
+    expect_tensor(out, f"out of attention_head {kind}", like=x, shape=(1, T, 3))
+    expect_tensor(pattern, f"pattern of attention_head {kind}", like=x, shape=(1, T, T))
+    expect_tensor(student.multi_head_attention(x, W_q, W_k, W_v, W_o), f"multi_head_attention {kind}",
+                  like=x, shape=x.shape)
+
+
+# ---------------------------------------------------------------- the picture in the feedback
+
+PICTURE_TOKENS = ["a", "small", "cat", "sat", "on", "the", "warm", "mat"]
+
+
+def test_attention_pattern_picture(student, rng, figures):
+    T, d_model, d_head = len(PICTURE_TOKENS), 12, 4
+    x = _tensor(rng, (1, T, d_model), torch.float64, "cpu")
+    W_q, W_k, W_v = _weights(rng, (d_model, d_head), torch.float64, "cpu")
+    W_q = 2.0 * W_q  # sharper than unit scale, so that the picture shows where each token looks
+    name = f"attention_head on a fixed sentence of {T} tokens"
+    out, pattern = expect_tuple(_call(student.attention_head, x, W_q, W_k, W_v, length=T), name, 2)
+    pattern = expect_tensor(pattern, f"pattern of {name}", like=x, shape=(1, T, T), finite=False)
+    figures.add("attention-pattern", lambda: plot_attention_pattern(
+        pattern[0], tokens=PICTURE_TOKENS, title="The pattern of your attention_head"))
+    _check_head((out, pattern), x, W_q, W_k, W_v, name)
