@@ -181,8 +181,8 @@ def multi_head_attention(x, W_q, W_k, W_v, W_o, causal=True):
 #
 # Random stand-ins for the embeddings of six tokens go through one head and through a layer of four
 # heads. The heatmap shows the pattern: row i is query i, column j key j. Every row sums to 1 and
-# the upper triangle is empty: no token looks ahead. Trained weights would show structure (a head
-# that looks at the previous token, one that looks at the first); random ones give a smooth blur.
+# the upper triangle is empty: no token looks ahead. Trained weights give heads with a purpose (one
+# that looks at the previous token, one that looks at the first); random weights look anywhere.
 
 # %%
 if __name__ == "__main__":
