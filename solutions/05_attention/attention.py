@@ -48,8 +48,8 @@
 # **Rules for this file.** Use PyTorch. Take plain tensors and return plain tensors that keep the
 # input's dtype (float32 or float64) and device (CPU or GPU): create new tensors on the inputs'
 # device (`device=q.device`), never move data to another device, and do not change the inputs in
-# place. `F.scaled_dot_product_attention` and `nn.MultiheadAttention` are not allowed here (the
-# grader refuses a file that uses them): the point is to write them yourself. Run the public tests
+# place. `F.scaled_dot_product_attention` and `nn.MultiheadAttention` are not allowed here (a file
+# that uses them scores 0): the point is to write them yourself. Run the public tests
 # with `pytest` in this folder.
 
 # %%
