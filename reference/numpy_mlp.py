@@ -5,6 +5,10 @@ inputs. NumPy arrays and Python numbers are accepted too and become float64 tens
 device of the first tensor argument, if any), so the tests can pass their data as it is.
 Parameters are dicts {"W1", "b1", ..., "WL", "bL"} with W_l of shape (fan_in, fan_out) and b_l of
 shape (fan_out,); the network is ReLU hidden layers and one linear output unit.
+
+A backward pass given an upstream gradient g is the gradient of the scalar sum(output * g): the same
+vector-Jacobian product as autograd.grad(output, ..., grad_outputs=g), without the second or so that
+grad_outputs costs on its first use (it imports SymPy).
 """
 import torch
 import torch.nn.functional as F
@@ -41,7 +45,7 @@ def linear_backward(x, W, b, dout):
     W = _tensor(W, x).detach().clone().requires_grad_(True)              # (D, M)
     b = _tensor(b, x).detach().clone().requires_grad_(True)              # (M,)
     out = x @ W + b                                                      # (N, M)
-    return torch.autograd.grad(out, (x, W, b), grad_outputs=_tensor(dout, x))
+    return torch.autograd.grad((out * _tensor(dout, x)).sum(), (x, W, b))
 
 
 def relu_forward(x):
@@ -52,7 +56,7 @@ def relu_forward(x):
 def relu_backward(x, dout):
     """dout * ReLU'(x), by autograd (PyTorch takes the derivative at exactly 0 to be 0)."""
     x = _tensor(x).detach().clone().requires_grad_(True)                 # (same as x)
-    (dx,) = torch.autograd.grad(torch.relu(x), x, grad_outputs=_tensor(dout, x))
+    (dx,) = torch.autograd.grad((torch.relu(x) * _tensor(dout, x)).sum(), x)
     return dx
 
 
@@ -82,7 +86,7 @@ def mlp_backward(params, x, dlogits):
     leaves = {name: value.detach().clone().requires_grad_(True)
               for name, value in _params(params, x).items()}
     logits = mlp_forward(leaves, x)                                      # (N,)
-    grads = torch.autograd.grad(logits, list(leaves.values()), grad_outputs=_tensor(dlogits, x))
+    grads = torch.autograd.grad((logits * _tensor(dlogits, x)).sum(), list(leaves.values()))
     return dict(zip(leaves, grads))
 
 
