@@ -3,6 +3,8 @@
     nnex grade SUBMISSION... [--exercise ID]... [--json FILE] [--csv FILE] [--gradescope FILE]
                [--feedback DIR] [--jobs N] [--manifests DIR]
     nnex generate [--check]
+    nnex nbgrader init COURSE_DIR [--exercise ID]...   (grader/nbgrader/commands.py)
+    nnex release OUT_DIR [--exercise ID]...
 
 Exit status of ``grade``: 0 when every submission could be graded (whatever the scores), 1 when
 some submission could not be read, 2 on a usage or configuration error.
@@ -19,6 +21,7 @@ from rich.console import Console
 
 from grader import grading, reports
 from grader.manifests import ManifestError, load_manifests
+from grader.nbgrader import commands as nbgrader_commands
 from grader.paths import MANIFESTS
 from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
 from grader.submissions import open_submission
@@ -42,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
     generate = commands.add_parser("generate", help="make the stubs, notebooks and task texts from solutions/")
     generate.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything drifted")
+    nbgrader_commands.add_parsers(commands)
     return parser
 
 
@@ -104,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=shutil.get_terminal_size((120, 24)).columns)
     if args.command == "grade":
         return grade_command(args, console)
+    if args.command in ("nbgrader", "release"):
+        return nbgrader_commands.run(args)
     from grader import generate
 
     return generate.main(["--check"] if args.check else [])
