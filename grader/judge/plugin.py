@@ -6,6 +6,7 @@ source.
 """
 from __future__ import annotations
 
+import types
 import zlib
 from dataclasses import dataclass
 
@@ -43,13 +44,22 @@ class JudgePlugin:
         self.verdicts: dict[str, Verdict] = {}
         self.collection_errors: list[str] = []
 
-    @pytest.fixture(scope="session")
-    def student(self):
-        return self.proxy
+    def session_fixtures(self) -> types.ModuleType:
+        """A second plugin with ``student`` and ``figures``: pytest wants fixtures wider than a test
+        to be plain functions, not methods."""
+        proxy, pictures = self.proxy, self.pictures
 
-    @pytest.fixture(scope="session")
-    def figures(self):
-        return self.pictures
+        @pytest.fixture(scope="session")
+        def student():
+            return proxy
+
+        @pytest.fixture(scope="session")
+        def figures():
+            return pictures
+
+        plugin = types.ModuleType("nnex_session_fixtures")
+        plugin.student, plugin.figures = student, figures
+        return plugin
 
     @pytest.fixture
     def rng(self, request):

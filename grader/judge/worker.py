@@ -44,7 +44,8 @@ def grade(exercise, source: str, notes: list[str], figures_dir: Path | None) -> 
     test_files = [str(p) for p in exercise.public_test_files] + [str(exercise.hidden_test_file)]
     with tempfile.TemporaryDirectory(prefix="nnex-judge-") as rootdir:
         pytest.main([*test_files, "--rootdir", rootdir, "-c", os.devnull, "--noconftest",
-                     "--assert=plain", "-p", "no:cacheprovider", "-q", "--no-header"], plugins=[plugin])
+                     "--assert=plain", "-p", "no:cacheprovider", "-q", "--no-header"],
+                    plugins=[plugin, plugin.session_fixtures()])
     proxy.close()
     if plugin.collection_errors:
         raise RuntimeError("; ".join(plugin.collection_errors))
@@ -100,7 +101,11 @@ def run_job(job: dict) -> dict:
 
 
 def serve() -> None:
-    import torch  # noqa: F401  (the references' library: imported once, inherited by every judge)
+    import torch  # the references' library: imported once, inherited by every judge
+
+    # autograd with grad_outputs imports SymPy on first use: once here rather than in every judge
+    x = torch.ones(1, requires_grad=True)
+    torch.autograd.grad(x * 2, x, grad_outputs=torch.ones(1))
 
     results = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # what pytest prints must not mix with the results
