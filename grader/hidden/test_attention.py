@@ -23,6 +23,9 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])  # never ski
 TOLERANCE = {torch.float64: {"rtol": 1e-9, "atol": 1e-11}, torch.float32: {"rtol": 1e-4, "atol": 1e-5}}
 LENGTHS = (6, 11, 1)  # T = 1 last: there several mistakes look alike
 SIZE_CLASH = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)")
+# The judge's tensors are tiny: a second thread only adds waits, long ones on a busy machine. This
+# judge process grades one submission of this exercise and ends.
+torch.set_num_threads(1)
 
 on_every_device = pytest.mark.parametrize("device", DEVICES)
 in_both_dtypes = pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
@@ -85,10 +88,13 @@ def _matching_mistake(value, mistakes, tolerance):
 
 
 def _compare(value, expected, name, mistakes, tolerance):
-    """value (float64, CPU) must be close to expected; a failure names the mistake value matches."""
+    """value (float64, CPU) must be close to expected; a failure names the mistake value matches.
+
+    mistakes: a function returning [(mistake id, its value)], called only when value is wrong.
+    """
     if torch.allclose(value, expected, **tolerance):
         return
-    mistake = _matching_mistake(value, mistakes, tolerance)
+    mistake = _matching_mistake(value, mistakes(), tolerance)
     if not bool(torch.isfinite(value).all()):
         fail(f"{name} contains nan or inf", mistake)
     if mistake is not None:
@@ -100,7 +106,7 @@ def _check_pattern(result, q, k, name, causal=True, d_model=None):
     """The student's pattern for q, k (their dtype and device) against the reference."""
     pattern = expect_tensor(result, name, like=q, shape=q.shape[:-1] + (q.shape[-2],), finite=False)
     expected = _exact(ref.attention_pattern(q.double(), k.double(), causal))
-    _compare(_exact(pattern), expected, name, _pattern_mistakes(_exact(q), _exact(k), causal, d_model),
+    _compare(_exact(pattern), expected, name, lambda: _pattern_mistakes(_exact(q), _exact(k), causal, d_model),
              TOLERANCE[q.dtype])
     return _exact(pattern)
 
@@ -115,7 +121,7 @@ def _check_head(result, x, W_q, W_k, W_v, name, causal=True):
     q, k, v = (_exact(x) @ _exact(W) for W in (W_q, W_k, W_v))
     _check_pattern(pattern, x @ W_q, x @ W_k, f"pattern of {name}", causal, d_model)
     _compare(_exact(out), _exact(ref_out), f"out of {name}",
-             [(m, p @ v) for m, p in _pattern_mistakes(q, k, causal, d_model)], TOLERANCE[x.dtype])
+             lambda: [(m, p @ v) for m, p in _pattern_mistakes(q, k, causal, d_model)], TOLERANCE[x.dtype])
 
 
 def _multi_head_mistakes(x, W_q, W_k, W_v, W_o, causal):
@@ -141,7 +147,7 @@ def _check_multi_head(result, x, W_q, W_k, W_v, W_o, name, causal=True):
     out = expect_tensor(result, name, like=x, shape=x.shape, finite=False)
     expected = ref.multi_head_attention(*(t.double() for t in (x, W_q, W_k, W_v, W_o)), causal)
     exact = [_exact(t) for t in (x, W_q, W_k, W_v, W_o)]
-    _compare(_exact(out), _exact(expected), name, _multi_head_mistakes(*exact, causal), TOLERANCE[x.dtype])
+    _compare(_exact(out), _exact(expected), name, lambda: _multi_head_mistakes(*exact, causal), TOLERANCE[x.dtype])
 
 
 def _multi_head_inputs(rng, B, T, n_heads, d_model, d_head, dtype, device):
@@ -151,12 +157,15 @@ def _multi_head_inputs(rng, B, T, n_heads, d_model, d_head, dtype, device):
     return x, W_q, W_k, W_v, W_o
 
 
-def _check_past_unchanged(before, after, first_changed, name, dtype, mistake):
-    """Outputs of the tokens before ``first_changed`` must not move when later tokens change."""
+def _check_past_unchanged(before, after, first_changed, name, dtype, mistake=lambda: None):
+    """Outputs of the tokens before ``first_changed`` must not move when later tokens change.
+
+    mistake: a function returning the mistake to name, called only when they move.
+    """
     if not torch.allclose(_exact(after)[:, :first_changed], _exact(before)[:, :first_changed],
                           **TOLERANCE[dtype]):
         fail(f"{name}: changing tokens {first_changed} and later changed the outputs of earlier tokens; "
-             "token i must see only tokens j <= i", mistake)
+             "token i must see only tokens j <= i", mistake())
 
 
 # ---------------------------------------------------------------- the causal mask
@@ -211,17 +220,20 @@ def test_attention_pattern_properties(student, rng, dtype, device):
     pattern = expect_tensor(_call(student.attention_pattern, q.clone(), k.clone(), length=T), name,
                             like=q, shape=(B, T, T), finite=False)
     got, tolerance = _exact(pattern), TOLERANCE[dtype]
-    mistake = _matching_mistake(got, _pattern_mistakes(_exact(q), _exact(k), True), tolerance)
+
+    def mistake():  # the mistakes' patterns are computed only for a failure
+        return _matching_mistake(got, _pattern_mistakes(_exact(q), _exact(k), True), tolerance)
+
     if not bool(torch.isfinite(got).all()):
-        fail(f"{name} contains nan or inf", mistake)
+        fail(f"{name} contains nan or inf", mistake())
     if not bool((got.triu(diagonal=1) == 0).all()):
         fail(f"{name}: the weights of future keys (j > i) should be exactly 0; the largest is "
-             f"{float(got.triu(diagonal=1).abs().max()):.3g}", mistake)
+             f"{float(got.triu(diagonal=1).abs().max()):.3g}", mistake())
     if not bool((got >= 0).all()) or not torch.allclose(got.sum(dim=-1), torch.ones(B, T, dtype=got.dtype),
                                                          **tolerance):
         fail(f"{name}: each row should be a distribution over the keys (weights >= 0 that sum to 1); "
              f"the row sums range from {float(got.sum(-1).min()):.6g} to {float(got.sum(-1).max()):.6g}",
-             mistake)
+             mistake())
     q2, k2 = q.clone(), k.clone()
     q2[:, first_changed:] += 2.0
     k2[:, first_changed:] -= 2.0
@@ -286,8 +298,8 @@ def test_attention_head_future_does_not_change_the_past(student, rng, dtype, dev
     later, _ = expect_tuple(student.attention_head(changed, W_q, W_k, W_v), name, 2)
     later = expect_tensor(later, f"out of {name}", like=x, shape=(2, T, d_head), finite=False)
     q, k = _exact(x) @ _exact(W_q), _exact(x) @ _exact(W_k)
-    mistake = _matching_mistake(_exact(pattern), _pattern_mistakes(q, k, True, d_model), TOLERANCE[dtype])
-    _check_past_unchanged(out, later, first_changed, "out", dtype, mistake)
+    _check_past_unchanged(out, later, first_changed, "out", dtype, lambda: _matching_mistake(
+        _exact(pattern), _pattern_mistakes(q, k, True, d_model), TOLERANCE[dtype]))
 
 
 # ---------------------------------------------------------------- several heads
@@ -323,7 +335,7 @@ def test_multi_head_attention_future_does_not_change_the_past(student, rng, dtyp
                            name, like=x, shape=x.shape, finite=False)
     after = expect_tensor(student.multi_head_attention(changed, W_q, W_k, W_v, W_o), name, like=x,
                           shape=x.shape, finite=False)
-    _check_past_unchanged(before, after, first_changed, name, dtype, None)
+    _check_past_unchanged(before, after, first_changed, name, dtype)
 
 
 # ---------------------------------------------------------------- inputs, dtypes and devices
