@@ -18,7 +18,7 @@ from reference import dropout as ref
 
 STUDENT_MODULE = "dropout"
 STUDY_SEED = 20240  # the seed of the study runs shared by the last two tests
-STUDY_PS = (0.0, 0.5)
+STUDY_PS = (0.0, 0.5)  # trained with train_with_dropout; dropout_study is asked for the last one
 MAX_GAP_RATIO = 0.6  # measured: 0.17 to 0.36 over 40 seeds and two ways of drawing masks
 
 
@@ -30,11 +30,11 @@ def _np(value):
     return float(array) if array.ndim == 0 else array
 
 
-def _random_params(rng, sizes, bias=0.2):
+def _random_params(rng, sizes):
     params = {}
     for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
         params[f"W{layer}"] = rng.normal(scale=1.0 / np.sqrt(fan_in), size=(fan_in, fan_out))
-        params[f"b{layer}"] = rng.normal(scale=bias, size=fan_out)
+        params[f"b{layer}"] = rng.normal(scale=0.2, size=fan_out)  # nonzero: a wrong bias path shows
     return params
 
 
@@ -307,16 +307,20 @@ def test_mlp_dropout_backward_matches_finite_differences_in_training_mode(studen
     grads = _grads(student.mlp_dropout_backward(weights.copy(), caches), params,
                    "mlp_dropout_backward(dlogits, caches)")
     eps = 1e-6
-    for name, value in params.items():
-        numerical = np.zeros_like(value)
-        for index in np.ndindex(value.shape):
+    for name, value in params.items():  # three entries of each parameter: two calls per entry
+        entries = [np.unravel_index(i, value.shape) for i in rng.choice(value.size, size=min(3, value.size),
+                                                                         replace=False)]
+        numerical = np.zeros(len(entries))
+        for k, index in enumerate(entries):
             theta = _copy(params)
             theta[name][index] = value[index] + eps
             up = objective(theta)
             theta[name][index] = value[index] - eps
-            numerical[index] = (up - objective(theta)) / (2 * eps)
-        assert_close(grads[name], numerical, f"grads[{name!r}] in training mode, compared with central "
-                     "differences of your forward pass with the same masks", rtol=1e-5, atol=1e-8)
+            numerical[k] = (up - objective(theta)) / (2 * eps)
+        assert_close(np.array([grads[name][index] for index in entries]), numerical,
+                     f"grads[{name!r}] at {[tuple(int(i) for i in index) for index in entries]} in training "
+                     "mode, compared with central differences of your forward pass with the same masks",
+                     rtol=1e-5, atol=1e-8)
 
 
 def test_mlp_dropout_backward_reuses_the_forward_masks(student, rng):
@@ -412,14 +416,15 @@ def test_dropout_shrinks_the_generalisation_gap(student, study_runs, figures):
 
 
 def test_dropout_study_gives_the_histories_of_train_with_dropout(student, study_runs):
-    result = student.dropout_study(ps=STUDY_PS, seed=STUDY_SEED)
-    call = f"dropout_study(ps={STUDY_PS}, seed={STUDY_SEED})"
+    ps = STUDY_PS[-1:]
+    result = student.dropout_study(ps=ps, seed=STUDY_SEED)
+    call = f"dropout_study(ps={ps}, seed={STUDY_SEED})"
     if type(result) is not dict:
         fail(f"{call} should return a dict {{p: history}} whose keys are the floats of ps; got "
              "a value of another type (NumPy numbers as keys cannot be sent back: use the floats of ps)")
-    if set(result) != set(STUDY_PS):
-        fail(f"{call} returned the keys {list(result)}; expected {list(STUDY_PS)}")
-    for p in STUDY_PS:
+    if set(result) != set(ps):
+        fail(f"{call} returned the keys {list(result)}; expected {list(ps)}")
+    for p in ps:
         curves = _history(result[p], STUDY_SETTINGS["epochs"], call)
         _, expected = expect_tuple(study_runs[p], "train_with_dropout(...)", 2)
         expected = _history(expected, STUDY_SETTINGS["epochs"], "train_with_dropout(...)")
