@@ -9,9 +9,11 @@ Use them in dropout.py:
     params = init_params([2, 64, 64, 1], np.random.default_rng(0))
     loss, dlogits = bce_with_logits(logits, y_train)
 
-and, to look at a study's curves, ``show(plot_curves(histories))``. Pure NumPy (matplotlib only
-inside the plot functions); nothing here uses your code.
+and, to look at a study's curves, ``show(plot_curves(histories))``. Pure NumPy (matplotlib and
+IPython only inside the plot functions); nothing here uses your code.
 """
+import io
+
 import numpy as np
 
 # The settings of dropout_study: a network far bigger than 40 noisy points need (about 1200
@@ -126,11 +128,13 @@ def show(figure, path="dropout_curves.png"):
     """Display a figure in a notebook; elsewhere save it as a PNG file and say where."""
     try:
         from IPython import get_ipython
-        from IPython.display import display
+        from IPython.display import Image, display
     except ImportError:
         get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
-        display(figure)
+        png = io.BytesIO()
+        figure.savefig(png, format="png", dpi=100)  # a PNG: a Figure made without pyplot has no inline display
+        display(Image(png.getvalue()))
     else:
         figure.savefig(path, dpi=100)
         print(f"saved the figure as {path}")
