@@ -6,7 +6,7 @@ Use them in dropout.py:
     from dropout_support import STUDY_SETTINGS, bce_with_logits, init_params, make_data
 
     x_train, y_train, x_val, y_val = make_data()
-    params = init_params([2, 64, 64, 1], np.random.default_rng(0))
+    params = init_params([2, 32, 32, 1], np.random.default_rng(0))
     loss, dlogits = bce_with_logits(logits, y_train)
 
 and, to look at a study's curves, ``show(plot_curves(histories))``. Pure NumPy (matplotlib and
