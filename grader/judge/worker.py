@@ -103,6 +103,8 @@ def run_job(job: dict) -> dict:
 def serve() -> None:
     import torch  # the references' library: imported once, inherited by every judge
 
+    torch.set_num_threads(1)  # judges run side by side, one per core, like their sandboxed children
+
     # autograd with grad_outputs imports SymPy on first use: once here rather than in every judge
     x = torch.ones(1, requires_grad=True)
     torch.autograd.grad(x * 2, x, grad_outputs=torch.ones(1))
