@@ -23,9 +23,6 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])  # never ski
 TOLERANCE = {torch.float64: {"rtol": 1e-9, "atol": 1e-11}, torch.float32: {"rtol": 1e-4, "atol": 1e-5}}
 LENGTHS = (6, 11, 1)  # T = 1 last: there several mistakes look alike
 SIZE_CLASH = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)")
-# The judge's tensors are tiny: a second thread only adds waits, long ones on a busy machine. This
-# judge process grades one submission of this exercise and ends.
-torch.set_num_threads(1)
 
 on_every_device = pytest.mark.parametrize("device", DEVICES)
 in_both_dtypes = pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
