@@ -1,0 +1,129 @@
+"""Public tests for exercise 03 (dead_relu).
+
+Run them from this folder with ``pytest``. They check small hand-made cases and train the network
+once with each of your configs (seed 0). The grader runs these and further hidden tests on fresh
+inputs and with seeds of its own, so passing here is a good sign, not a guarantee.
+"""
+import numpy as np
+
+from dead_relu_support import LEAKY_SLOPE, accuracy, check_config, load_data, train_relu_net
+from nnex_check import assert_close, expect_array, expect_scalar, expect_tuple, fail
+
+STUDENT_MODULE = "dead_relu"
+
+
+def _mask(value, name, units):
+    """A mask of shape (units,) as bool: bool, integer or float 0/1 entries are accepted."""
+    mask = expect_array(value, name, shape=(units,), kinds="biuf")
+    if not np.all((mask == 0) | (mask == 1)):
+        fail(f"{name} should hold only True/False (or 0/1)")
+    return mask.astype(bool)
+
+
+def _fractions(value, name, layers):
+    """A list (or tuple, or 1-D array) of `layers` numbers, as a float64 array."""
+    if type(value) in (list, tuple):
+        value = np.array([expect_scalar(v, f"{name}[{i}]") for i, v in enumerate(value)])
+    return expect_array(value, name, shape=(layers,))
+
+
+def _dead_fractions(params, x, activation):
+    """The tests' own dead fraction per hidden layer (not your code)."""
+    slope = 0.0 if activation == "relu" else LEAKY_SLOPE
+    h, fractions = x, []
+    for layer in range(1, len(params) // 2):
+        z = h @ params[f"W{layer}"] + params[f"b{layer}"]
+        fractions.append(float(np.mean(np.all(z <= 0, axis=0))))
+        h = np.maximum(z, slope * z)
+    return fractions
+
+
+def _train(student_config, name, seed=0):
+    """Check a config and train with it: (settings, params, x_train, x_val, y_val)."""
+    try:
+        settings = check_config(student_config)
+    except ValueError as error:
+        fail(f"{name} is not a valid config: {error}", "config_invalid")
+    x_train, y_train, x_val, y_val = load_data()
+    try:
+        params, _ = train_relu_net(x_train, y_train, **settings, seed=seed)
+    except FloatingPointError as error:
+        fail(f"training with {name} diverged: {error}", "config_diverges")
+    return settings, params, x_train, x_val, y_val
+
+
+def test_dead_unit_mask_small_example(student):
+    z = np.array([[-1.0, 0.0, -2.0, 3.0],
+                  [-0.5, 0.0, -1.0, 1.0],
+                  [-2.0, 0.0, -0.5, -1.0],
+                  [-0.1, 0.0, 0.0, 2.0],
+                  [-3.0, 0.0, 0.5, 0.5]])
+    # unit 0: always negative; unit 1: always exactly 0; unit 2: fires on the last input only;
+    # unit 3: fires on most inputs
+    mask = _mask(student.dead_unit_mask(z.copy()), "dead_unit_mask(z) for z of shape (5, 4)", 4)
+    assert_close(mask, [True, True, False, False], "dead_unit_mask(z) (True = dead)",
+                 mistakes={"zero_counts_as_firing": [True, False, False, False],
+                           "any_instead_of_all": [True, True, True, True],
+                           "mask_inverted": [False, False, True, True]})
+
+
+def test_dead_fraction_small_network(student):
+    x = np.array([[1.0, 2.0], [2.0, -1.0], [-1.0, 1.0], [3.0, 3.0]])
+    params = {
+        # layer 1: unit 0 fires, unit 1 never (bias -10), unit 2 is exactly 0 for every input,
+        # unit 3 fires for the last input only
+        "W1": np.array([[1.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0]]),
+        "b1": np.array([2.0, -10.0, 0.0, -5.0]),
+        # layer 2: unit 0 listens to the dead units 1 and 2 only, so it is 0 everywhere: dead;
+        # unit 1 listens to unit 3 and fires for the last input only
+        "W2": np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]),
+        "b2": np.array([0.0, 0.0]),
+        "W3": np.array([[1.0], [-1.0]]),
+        "b3": np.array([0.5]),
+    }
+    result = student.dead_fraction({k: v.copy() for k, v in params.items()}, x.copy())
+    fractions = _fractions(result, "dead_fraction(params, x) for a network with 2 hidden layers", 2)
+    assert_close(fractions, [0.5, 0.5], "dead_fraction(params, x)",
+                 mistakes={"zero_counts_as_firing": [0.25, 0.0],
+                           "sparsity_instead_of_dead": [11 / 16, 7 / 8],
+                           "any_instead_of_all": [0.75, 1.0]})
+
+
+def test_leaky_relu_forward_known_values(student):
+    x = np.array([[-2.0, -0.5, 0.0], [0.5, 3.0, -10.0]])
+    result = expect_tuple(student.leaky_relu_forward(x.copy(), 0.1), "leaky_relu_forward(x, 0.1)", 2)
+    out = expect_array(result[0], "out of leaky_relu_forward(x, 0.1) for x of shape (2, 3)", shape=(2, 3))
+    assert_close(out, [[-0.2, -0.05, 0.0], [0.5, 3.0, -1.0]], "leaky_relu_forward(x, 0.1)",
+                 mistakes={"leaky_forward": np.where(x > 0, x, 0.01 * x)})
+
+
+def test_leaky_relu_backward_known_values(student):
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+    dout = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    result = expect_tuple(student.leaky_relu_forward(x.copy(), 0.1), "leaky_relu_forward(x, 0.1)", 2)
+    dx = expect_array(student.leaky_relu_backward(dout.copy(), result[1]),
+                      "leaky_relu_backward(dout, cache) for x of shape (5,)", shape=(5,))
+    assert_close(dx, [0.1, 0.2, 0.3, 4.0, 5.0], "leaky_relu_backward(dout, cache) with alpha = 0.1",
+                 mistakes={"leaky_backward_slope": [0.0, 0.0, 0.0, 4.0, 5.0],
+                           "leaky_zero_side": [0.1, 0.2, 3.0, 4.0, 5.0],
+                           "alpha_not_cached": [0.01, 0.02, 0.03, 4.0, 5.0]})
+
+
+def test_dying_config_kills_the_first_layer_seed_0(student):
+    settings, params, x_train, _, _ = _train(student.dying_config(), "dying_config()")
+    fractions = _dead_fractions(params, x_train, settings["activation"])
+    if fractions[0] < 0.5:
+        fail(f"with dying_config() and seed 0, {fractions[0]:.0%} of the first hidden layer is "
+             "dead; at least 50% should be", "dying_not_dead")
+
+
+def test_healthy_config_is_healthy_seed_0(student):
+    settings, params, x_train, x_val, y_val = _train(student.healthy_config(), "healthy_config()")
+    fractions = _dead_fractions(params, x_train, settings["activation"])
+    if max(fractions) > 0.05:
+        fail(f"with healthy_config() and seed 0 the dead fractions of the hidden layers are "
+             f"{np.round(fractions, 3).tolist()}; each should be at most 0.05", "healthy_units_dead")
+    val_accuracy = accuracy(params, x_val, y_val, settings["activation"])
+    if val_accuracy < 0.9:
+        fail(f"with healthy_config() and seed 0 the validation accuracy is {val_accuracy:.1%}; "
+             "it should be at least 90%", "healthy_underfits")
