@@ -1,10 +1,10 @@
 """Hostile submissions against the real grader: every attack in tests/hostile/ must score 0.
 
 Each tests/hostile/<name>/ holds an attack.py: a docstring saying what it attacks, then the attack,
-with a line ``BASE = "solution"`` (or "stub", or "none") and optionally ``SHARED = (...)``. The
-submission's neuron.py is assembled in a temporary folder: the text of the worked solution (resp.
-of the exercise's stub, resp. nothing), then the texts of the named tests/hostile/_shared/*.py
-parts, then the attack's text; the other files of tests/hostile/<name>/ (conftest.py,
+with a line ``BASE = "solution"`` (or "stub", or "none"), optionally ``SHARED = (...)`` and
+``EXERCISE = "<id>"`` (default: neuron_gradient). The submission's student file is assembled
+in a temporary folder: the text of the worked solution (resp. of the exercise's stub, resp.
+nothing), then the texts of the named tests/hostile/_shared/*.py parts, then the attack's text; the other files of tests/hostile/<name>/ (conftest.py,
 sitecustomize.py, ...) are copied beside it, links resolved (a file shipped in two places is one
 file and links to it). An attack that relies on right answers has the worked solution as its
 base, so its 0 shows the attack was defeated, not merely that the code was wrong.
@@ -39,7 +39,7 @@ SHARED = HOSTILE / "_shared"  # parts that more than one attack uses
 NAMES = sorted(p.name for p in HOSTILE.iterdir() if p.is_dir() and not p.name.startswith("_"))
 ATTACK = "attack.py"
 BASES = ("solution", "stub", "none")
-EXERCISE = "neuron_gradient"
+DEFAULT_EXERCISE = "neuron_gradient"
 RUN_TIMEOUT_S = 600
 DAEMON_STRIKES_UNTIL_S = 10.0  # STRIKE_UNTIL_S in hostile/daemon_rewrites_report/attack.py: after its import
 DAEMON_MARGIN_S = 3.0
@@ -58,25 +58,32 @@ def _files(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _declared(attack: Path) -> tuple[str, tuple[str, ...]]:
-    """The BASE and the SHARED parts that ``attack`` declares, checked."""
+def _declared(attack: Path) -> tuple[str, tuple[str, ...], str]:
+    """The BASE, the SHARED parts and the EXERCISE that ``attack`` declares, checked."""
     tree = ast.parse(attack.read_text(), filename=str(attack))
     values = {target.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
-              for target in node.targets if isinstance(target, ast.Name) and target.id in ("BASE", "SHARED")}
+              for target in node.targets if isinstance(target, ast.Name)
+              and target.id in ("BASE", "SHARED", "EXERCISE")}
     base, shared = values.get("BASE"), tuple(values.get("SHARED", ()))
+    exercise = values.get("EXERCISE", DEFAULT_EXERCISE)
     missing = [part for part in shared if not (SHARED / f"{part}.py").is_file()]
-    if ast.get_docstring(tree) is None or base not in BASES or missing:
-        raise ValueError(f"{attack}: wants a docstring, BASE = one of {BASES}, and SHARED parts in {SHARED} "
-                         f"(missing: {missing})")
-    return base, shared
+    if ast.get_docstring(tree) is None or base not in BASES or missing or not (MANIFESTS / f"{exercise}.yaml").is_file():
+        raise ValueError(f"{attack}: wants a docstring, BASE = one of {BASES}, SHARED parts in {SHARED} "
+                         f"(missing: {missing}) and EXERCISE = an exercise id ({exercise!r})")
+    return base, shared, exercise
 
 
-def _assemble(name: str, into: Path, exercise) -> Path:
+def _exercise_of(name: str):
+    return load_manifest(MANIFESTS / f"{_declared(HOSTILE / name / ATTACK)[2]}.yaml")
+
+
+def _assemble(name: str, into: Path) -> Path:
     """tests/hostile/``name`` as a submission in ``into``: its files but attack.py, and the student file built."""
     submission = into / name
     shutil.copytree(HOSTILE / name, submission, symlinks=False,  # a link is copied as the file it points to
                     ignore=shutil.ignore_patterns(ATTACK, "__pycache__"))
-    base, shared = _declared(HOSTILE / name / ATTACK)
+    base, shared, _ = _declared(HOSTILE / name / ATTACK)
+    exercise = _exercise_of(name)
     base_file = {"solution": exercise.solution_file, "stub": exercise.exercise_dir / exercise.student_file}.get(base)
     texts = [base_file.read_text()] if base_file else []
     texts += [(SHARED / f"{part}.py").read_text() for part in shared]
@@ -111,13 +118,14 @@ def _grade_everything(tmp_path_factory) -> dict:
     out, run_tmp = tmp_path_factory.mktemp("hostile"), tmp_path_factory.mktemp("hostile-tmp")
     submissions = tmp_path_factory.mktemp("hostile-submissions")
     hostile_before = _files(HOSTILE)
-    exercise = load_manifest(MANIFESTS / f"{EXERCISE}.yaml")
-    paths = [_assemble(name, submissions, exercise) for name in NAMES]
+    paths = [_assemble(name, submissions) for name in NAMES]
+    exercise_options = [option for exercise_id in sorted({_exercise_of(name).id for name in NAMES})
+                        for option in ("--exercise", exercise_id)]
     files_before = _files(submissions)
     UNPICKLED_MARKER.unlink(missing_ok=True)
     report = out / "report.json"
     command = [sys.executable, "-m", "grader", "grade", *[str(p) for p in paths],
-               str(ROOT / "solutions"), "--exercise", EXERCISE, "--json", str(report), "--jobs", "2"]
+               str(ROOT / "solutions"), *exercise_options, "--json", str(report), "--jobs", "2"]
     started = time.monotonic()
     run = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
                          env=dict(os.environ, TMPDIR=str(run_tmp)))
@@ -154,8 +162,8 @@ def _submission(graded: dict, name: str) -> dict:
     return by_id[name]
 
 
-def _exercise(submission: dict) -> dict:
-    (exercise,) = [e for e in submission["exercises"] if e["id"] == EXERCISE]
+def _exercise(submission: dict, exercise_id: str) -> dict:
+    (exercise,) = [e for e in submission["exercises"] if e["id"] == exercise_id]
     return exercise
 
 
@@ -171,7 +179,7 @@ def test_the_hostile_submission_scores_zero(graded, name):
     if name == READS_DISK and graded["report"]["isolation"].startswith("reduced"):
         pytest.skip("isolation is reduced (no usable bubblewrap): the child can read the solution from disk")
     submission = _submission(graded, name)
-    exercise = _exercise(submission)
+    exercise = _exercise(submission, _exercise_of(name).id)
     passed = [(t["name"], t["score"]) for t in exercise["tests"] if t["score"] or t["passed"]]
     assert exercise["score"] == 0 and submission["score"] == 0 and passed == [], \
         f"{name} scored {exercise['score']}/{exercise['max_score']} ({exercise['status']}): {passed}"
@@ -185,12 +193,12 @@ def test_the_hostile_submission_scores_zero(graded, name):
 
 def test_the_solutions_keep_full_marks_in_the_same_run(graded):
     solutions = _submission(graded, "solutions")
-    exercise = _exercise(solutions)
-    failed = [(t["name"], t["message"]) for t in exercise["tests"] if not t["passed"]]
-    assert failed == []
-    assert exercise["status"] == "graded"
-    assert exercise["score"] == exercise["max_score"] > 0
-    assert solutions["score"] == solutions["max_score"] == exercise["max_score"]
+    for exercise in solutions["exercises"]:
+        failed = [(t["name"], t["message"]) for t in exercise["tests"] if not t["passed"]]
+        assert failed == []
+        assert exercise["status"] == "graded"
+        assert exercise["score"] == exercise["max_score"] > 0
+    assert solutions["score"] == solutions["max_score"] > 0
 
 
 def test_the_report_is_not_rewritten_after_the_run(graded):

@@ -163,6 +163,9 @@ def _check_past_unchanged(before, after, first_changed, name, dtype, mistake=lam
                           **TOLERANCE[dtype]):
         fail(f"{name}: changing tokens {first_changed} and later changed the outputs of earlier tokens; "
              "token i must see only tokens j <= i", mistake())
+    if torch.allclose(_exact(after)[:, first_changed:], _exact(before)[:, first_changed:], **TOLERANCE[dtype]):
+        fail(f"{name}: changing tokens {first_changed} and later did not change their own outputs; "
+             "the output must depend on the input")
 
 
 # ---------------------------------------------------------------- the causal mask
@@ -341,17 +344,21 @@ def test_multi_head_attention_future_does_not_change_the_past(student, rng, dtyp
 def test_inputs_are_not_modified(student, rng, device):
     x, W_q, W_k, W_v, W_o = _multi_head_inputs(rng, 2, 5, 2, 6, 4, torch.float64, device)
     q, k = x @ W_q[0], x @ W_k[0]
-    calls = [("attention_pattern", (q, k)), ("attention_head", (x, W_q[1], W_k[1], W_v[1])),
-             ("multi_head_attention", (x, W_q, W_k, W_v, W_o))]
-    for function, args in calls:
+    calls = [("attention_pattern", (q, k), lambda result: _check_pattern(result, q, k, "attention_pattern")),
+             ("attention_head", (x, W_q[1], W_k[1], W_v[1]),
+              lambda result: _check_head(result, x, W_q[1], W_k[1], W_v[1], "attention_head")),
+             ("multi_head_attention", (x, W_q, W_k, W_v, W_o),
+              lambda result: _check_multi_head(result, x, W_q, W_k, W_v, W_o, "multi_head_attention"))]
+    for function, args, check in calls:
         before = [arg.clone() for arg in args]
         try:
-            getattr(student, function)(*args)
+            result = getattr(student, function)(*args)
         finally:  # a changed input is the mistake to name, whatever else went wrong
             changed = [i for i, (arg, old) in enumerate(zip(args, before)) if not torch.equal(arg, old)]
             if changed:
                 fail(f"{function} changed its argument number {changed[0] + 1} in place; compute new "
                      "tensors (q = q / s, not q /= s)", "input_modified")
+        check(result)  # leaving the inputs alone earns nothing without the right answer
 
 
 @in_both_dtypes
@@ -359,17 +366,19 @@ def test_inputs_are_not_modified(student, rng, device):
 def test_outputs_keep_dtype_and_device(student, rng, dtype, device):
     T = 4
     mask_like = torch.ones(1, dtype=torch.bool, device=device)
-    expect_tensor(student.causal_mask(T, device=device), f"causal_mask({T}, device={device!r})",
-                  like=mask_like, shape=(T, T))
+    mask = expect_tensor(student.causal_mask(T, device=device), f"causal_mask({T}, device={device!r})",
+                         like=mask_like, shape=(T, T))
+    if not torch.equal(mask.cpu(), torch.ones(T, T, dtype=torch.bool).tril()):
+        fail(f"causal_mask({T}, device={device!r}) is not True exactly where key index <= query index")
     x, W_q, W_k, W_v, W_o = _multi_head_inputs(rng, 1, T, 2, 6, 3, dtype, device)
     kind = f"for {dtype} inputs on {device}"
-    expect_tensor(student.attention_pattern(x @ W_q[0], x @ W_k[0]), f"attention_pattern {kind}", like=x,
-                  shape=(1, T, T))
-    out, pattern = expect_tuple(student.attention_head(x, W_q[0], W_k[0], W_v[0]), "attention_head", 2)
-    expect_tensor(out, f"out of attention_head {kind}", like=x, shape=(1, T, 3))
-    expect_tensor(pattern, f"pattern of attention_head {kind}", like=x, shape=(1, T, T))
-    expect_tensor(student.multi_head_attention(x, W_q, W_k, W_v, W_o), f"multi_head_attention {kind}",
-                  like=x, shape=x.shape)
+    # the checks compare with the reference too: the right dtype of a wrong answer earns nothing
+    _check_pattern(student.attention_pattern(x @ W_q[0], x @ W_k[0]), x @ W_q[0], x @ W_k[0],
+                   f"attention_pattern {kind}")
+    _check_head(student.attention_head(x, W_q[0], W_k[0], W_v[0]), x, W_q[0], W_k[0], W_v[0],
+                f"attention_head {kind}")
+    _check_multi_head(student.multi_head_attention(x, W_q, W_k, W_v, W_o), x, W_q, W_k, W_v, W_o,
+                      f"multi_head_attention {kind}")
 
 
 # ---------------------------------------------------------------- the picture in the feedback
