@@ -192,6 +192,11 @@ def test_dropout_forward_with_p_zero_is_the_identity(student, rng):
 
 def test_dropout_forward_refuses_every_p_outside_0_1(student, rng):
     x = rng.normal(size=(6, 5))
+    for p in (0.0, 0.99):  # refusing is worth something only where valid p are accepted
+        call = f"dropout_forward(x, p={p}, True, rng)"
+        out, _ = _layer_result(student.dropout_forward(x.copy(), p, True, rng), x, call)
+        if not np.all(np.isclose(out, 0.0) | np.isclose(out, x / (1 - p))):
+            fail(f"{call}: every output should be 0 or x / (1 - p)")
     for p in (1.0, 1.5, -0.1, -1.0):
         with expect_raises(ValueError, f"dropout_forward(x, p={p}, True, rng)", "p_not_checked"):
             student.dropout_forward(x.copy(), p, True, rng)
