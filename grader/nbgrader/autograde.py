@@ -78,9 +78,10 @@ def find_exercise(assignment: str, notebook: str):
 
 
 def student_notebook(nb: NotebookNode) -> NotebookNode:
-    """A copy of ``nb`` without its test cells: what the student wrote, and the locked cells."""
+    """A copy of ``nb`` whose test cells are empty markdown: what the student wrote, the locked
+    cells, and the cells' numbers as in ``nb`` (the grader's notes name cells by number)."""
     copy = nbformat.from_dict(nb)
-    copy.cells = [cell for cell in copy.cells if not is_test_cell(cell)]
+    copy.cells = [nbformat.v4.new_markdown_cell("") if is_test_cell(cell) else cell for cell in copy.cells]
     return copy
 
 
