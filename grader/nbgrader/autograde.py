@@ -32,6 +32,7 @@ from grader.grading import JudgeServers, grade_exercise
 from grader.manifests import ManifestError, load_manifest
 from grader.nbgrader.course import TEST_CELL_PREFIX, group_points
 from grader.paths import MANIFESTS
+from grader.sandbox.launcher import harden_judge_process, kill_descendants
 from grader.submissions import open_submission
 
 ERROR_NAME = "NotPassed"  # the ename of a test cell's error output
@@ -41,12 +42,18 @@ _servers_lock = threading.Lock()
 
 
 def _judge_servers() -> JudgeServers:
-    """One pool for the whole nbgrader run: the judge server starts once, not once per notebook."""
+    """One pool for the whole nbgrader run: the judge server starts once, not once per notebook.
+
+    As `nnex grade` does, this process becomes the reaper of the judges' orphans and unreadable
+    to other processes, and kills what is left below it when it exits.
+    """
     global _servers
     with _servers_lock:
         if _servers is None:
+            harden_judge_process()
             _servers = JudgeServers()
-            atexit.register(_servers.close)
+            atexit.register(kill_descendants)
+            atexit.register(_servers.close)  # runs first: atexit goes in reverse order
         return _servers
 
 
