@@ -97,6 +97,19 @@ def test_notebook_code_cells_are_joined_and_magics_reported_not_run(tmp_path):
     assert len(notes) == 3 and all("was not run" in note for note in notes)
 
 
+def test_future_imports_of_a_later_cell_come_first(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("import math"),
+                      nbformat.v4.new_code_cell("from __future__ import annotations\ndef f(x: Later) -> int:\n"
+                                                "    return math.floor(x)")]
+    path = tmp_path / "neuron.ipynb"
+    nbformat.write(notebook, path)
+    code, notes = student_code(path)
+    namespace = {}
+    exec(compile(code, "neuron.py", "exec"), namespace)  # a SyntaxError if the import stayed in place
+    assert namespace["f"](2.5) == 2 and notes == []
+
+
 def test_a_broken_notebook_is_reported_by_name(tmp_path):
     (tmp_path / "neuron.ipynb").write_text("{ not json")
     with pytest.raises(SubmissionError, match="neuron.ipynb is not a readable notebook"):
