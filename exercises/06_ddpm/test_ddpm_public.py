@@ -1,0 +1,126 @@
+"""Public tests for exercise 06 (ddpm).
+
+Run them from this folder with ``pytest``. They check known values of the schedule, q_sample,
+the loss and one reverse step against the tests' own formulas, and that sampling and training
+run and give what they should. The grader runs these and further hidden tests (on fresh random
+inputs, and end to end: your samples must look like the data), so passing here is a good sign,
+not a guarantee.
+"""
+import torch
+
+from ddpm_support import N_CLASSES, Denoiser, make_data
+from nnex_check import assert_close, describe, expect_tensor, fail
+
+STUDENT_MODULE = "ddpm"
+KEYS = ("betas", "alphas", "alpha_bars", "alpha_bars_prev", "posterior_variance")
+
+
+def _normal(rng, *shape):
+    return torch.as_tensor(rng.normal(size=shape), dtype=torch.float64)
+
+
+def _schedule(T):
+    """The tests' own schedule of T steps (the stretched linear one of train_ddpm), float64."""
+    betas = torch.linspace(0.1 / T, 20.0 / T, T, dtype=torch.float64)
+    alphas = 1 - betas
+    alpha_bars = torch.cumprod(alphas, 0)
+    prev = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bars[:-1]])
+    return {"betas": betas, "alphas": alphas, "alpha_bars": alpha_bars, "alpha_bars_prev": prev,
+            "posterior_variance": betas * (1 - prev) / (1 - alpha_bars)}
+
+
+def test_linear_beta_schedule_known_values(student):
+    betas = expect_tensor(student.linear_beta_schedule(5, 0.1, 0.5), "linear_beta_schedule(5, 0.1, 0.5)",
+                          torch.zeros(0, dtype=torch.float64), shape=(5,))
+    assert_close(betas, [0.1, 0.2, 0.3, 0.4, 0.5], "linear_beta_schedule(5, 0.1, 0.5)")
+
+
+def test_make_schedule_for_1000_steps(student):
+    betas = student.linear_beta_schedule(1000)
+    schedule = student.make_schedule(betas)
+    if type(schedule) is not dict or any(key not in schedule for key in KEYS):
+        fail(f"make_schedule should return a dict with the keys {', '.join(KEYS)}, got {describe(schedule)}")
+    for key in KEYS:
+        expect_tensor(schedule[key], f'schedule["{key}"]', betas, shape=(1000,))
+    assert_close(schedule["alpha_bars"][999], 4.0358e-5, "alpha_bars[999] (the product of all 1000 alphas)",
+                 rtol=1e-4, atol=0)
+    assert_close(schedule["alpha_bars_prev"][0], 1.0, "alpha_bars_prev[0] (the empty product)")
+    assert_close(schedule["posterior_variance"][0], 0.0, "posterior_variance[0]", atol=0)
+    assert_close(schedule["posterior_variance"][487], 0.0097916, "posterior_variance[487]", rtol=1e-5, atol=0)
+
+
+def test_q_sample_known_value(student):
+    x0 = torch.tensor([[1.0, 2.0], [3.0, -1.0]], dtype=torch.float64)
+    noise = torch.tensor([[0.5, -1.0], [2.0, 0.0]], dtype=torch.float64)
+    alpha_bars = torch.tensor([0.9, 0.64], dtype=torch.float64)
+    t = torch.tensor([1, 0])
+    x_t = expect_tensor(student.q_sample(x0, t, noise, alpha_bars), "q_sample(x0, t, noise, alpha_bars)",
+                        x0, shape=(2, 2))
+    # point 0 at t = 1: 0.8 * x0 + 0.6 * noise; point 1 at t = 0: sqrt(0.9) x0 + sqrt(0.1) noise
+    expected = torch.stack([0.8 * x0[0] + 0.6 * noise[0], 0.9 ** 0.5 * x0[1] + 0.1 ** 0.5 * noise[1]])
+    assert_close(x_t, expected, "q_sample for alpha_bars = [0.9, 0.64]")
+
+
+def test_sample_timesteps_covers_every_step(student):
+    t = student.sample_timesteps(2000, 7, torch.Generator().manual_seed(0))
+    t = expect_tensor(t, "sample_timesteps(2000, 7, generator)", torch.zeros(0, dtype=torch.int64), shape=(2000,))
+    if sorted(set(t.tolist())) != list(range(7)):
+        fail(f"sample_timesteps(2000, 7) gave the values {sorted(set(t.tolist()))}; expected each of 0..6")
+
+
+def test_ddpm_loss_known_model(student, rng):
+    model = Denoiser(n_classes=N_CLASSES, T=50, seed=1).double()
+    schedule = _schedule(50)
+    x0, noise = _normal(rng, 8, 2), _normal(rng, 8, 2)
+    t = torch.as_tensor(rng.integers(0, 50, size=8))
+    cond = torch.as_tensor(rng.integers(0, N_CLASSES, size=8))
+    loss = expect_tensor(student.ddpm_loss(model, x0, t, noise, schedule["alpha_bars"], cond),
+                         "ddpm_loss(model, x0, t, noise, alpha_bars, cond)", x0, shape=())
+    ab = schedule["alpha_bars"][t][:, None]
+    with torch.no_grad():
+        predicted = model(ab.sqrt() * x0 + (1 - ab).sqrt() * noise, t, cond)
+    assert_close(loss, ((predicted - noise) ** 2).mean(), "ddpm_loss", rtol=1e-8)
+
+
+def test_guided_noise_weights(student, rng):
+    eps_cond, eps_uncond = _normal(rng, 3, 2), _normal(rng, 3, 2)
+    for w, expected in ((0.0, eps_uncond), (1.0, eps_cond), (3.0, 3 * eps_cond - 2 * eps_uncond)):
+        eps = expect_tensor(student.guided_noise(eps_cond, eps_uncond, w), f"guided_noise(..., w={w})",
+                            eps_cond, shape=(3, 2))
+        assert_close(eps, expected, f"guided_noise with w = {w}")
+
+
+def test_p_sample_step_known_model(student, rng):
+    model = Denoiser(T=50, seed=2).double()
+    schedule = _schedule(50)
+    x_t, z = _normal(rng, 5, 2), _normal(rng, 5, 2)
+    with torch.no_grad():
+        for t in (30, 0):
+            eps = model(x_t, t)
+            beta, alpha, alpha_bar = schedule["betas"][t], schedule["alphas"][t], schedule["alpha_bars"][t]
+            mean = (x_t - beta / (1 - alpha_bar).sqrt() * eps) / alpha.sqrt()
+            expected = mean + schedule["posterior_variance"][t].sqrt() * z if t > 0 else mean
+            result = expect_tensor(student.p_sample_step(model, x_t, t, z, schedule),
+                                   f"p_sample_step(model, x_t, t={t}, z, schedule)", x_t, shape=(5, 2))
+            assert_close(result, expected, f"p_sample_step at t = {t}", rtol=1e-8)
+
+
+def test_sample_shape_and_generator(student):
+    model = Denoiser(T=30, seed=3).double()
+    schedule = _schedule(30)
+    first = student.sample(model, (6, 2), schedule, torch.Generator().manual_seed(4))
+    first = expect_tensor(first, "sample(model, (6, 2), schedule, generator)", schedule["betas"], shape=(6, 2))
+    second = student.sample(model, (6, 2), schedule, torch.Generator().manual_seed(4))
+    if not torch.equal(first, expect_tensor(second, "sample", schedule["betas"], shape=(6, 2))):
+        fail("two generators with the same seed gave different samples: draw all the noise from the generator")
+
+
+def test_train_ddpm_returns_a_denoiser(student):
+    data, labels = make_data(200, seed=0)
+    model = student.train_ddpm(data, T=30, steps=5, lr=1e-3, batch_size=32, seed=0, cond=labels)
+    if type(model) is not Denoiser:
+        fail(f"train_ddpm should return a ddpm_support.Denoiser, got {describe(model)}")
+    wanted = dict(dims=2, n_classes=N_CLASSES, T=30)
+    found = {key: model.config.get(key) for key in wanted}
+    if found != wanted:
+        fail(f"the Denoiser was built with {found}; expected {wanted}")
