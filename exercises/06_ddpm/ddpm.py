@@ -347,9 +347,9 @@ if __name__ == "__main__":
 
     # the reverse process step by step, keeping every x_t of a few points
     with torch.no_grad():
-        x = torch.randn(12, 2, generator=generator_demo)
+        x = torch.randn(8, 2, generator=generator_demo)
         path = [x]
         for t in reversed(range(T_demo)):
-            x = p_sample_step(denoiser, x, t, torch.randn(12, 2, generator=generator_demo), schedule_demo)
+            x = p_sample_step(denoiser, x, t, torch.randn(8, 2, generator=generator_demo), schedule_demo)
             path.append(x)
     plot_paths(torch.stack(path), data_demo).savefig("ddpm_paths.png")

@@ -187,7 +187,7 @@ def _scatter(axes, points, labels=None, title=""):
         for k, color in enumerate(COLORS):
             mine = labels.cpu() == k
             axes.scatter(points[mine, 0], points[mine, 1], s=4, alpha=0.5, color=color, label=f"class {k}")
-    axes.set_title(title)
+    axes.set_title(title, fontsize=10)
     axes.set_aspect("equal")
     axes.set_xlim(-3, 3)
     axes.set_ylim(-3, 3)
@@ -210,7 +210,7 @@ def plot_samples(data, samples, data_labels=None, sample_labels=None, title="Sam
     left, right = figure.subplots(1, 2)
     _scatter(left, data, data_labels, "Data")
     _scatter(right, samples, sample_labels,
-             f"{title} (energy distance to the data {energy_distance(samples, data):.3f})")
+             f"{title}\n(energy distance to the data: {energy_distance(samples, data):.3f})")
     return figure
 
 
@@ -235,9 +235,10 @@ def plot_paths(paths, data=None, title="Paths through the reverse process"):
         data = data.detach().double().cpu()
         axes.scatter(data[:, 0], data[:, 1], s=3, alpha=0.15, color="tab:gray")
     for point in range(paths.shape[1]):
-        line, = axes.plot(paths[:, point, 0], paths[:, point, 1], lw=0.8, alpha=0.8)
-        axes.plot(paths[0, point, 0], paths[0, point, 1], "o", color=line.get_color(), ms=4)
-        axes.plot(paths[-1, point, 0], paths[-1, point, 1], "*", color=line.get_color(), ms=9)
-    axes.set_title(title)
+        line, = axes.plot(paths[:, point, 0], paths[:, point, 1], lw=0.7, alpha=0.7)
+        axes.plot(paths[0, point, 0], paths[0, point, 1], "o", color=line.get_color(), ms=5)
+        axes.plot(paths[-1, point, 0], paths[-1, point, 1], "*", color=line.get_color(), ms=11,
+                  markeredgecolor="black", markeredgewidth=0.5)
+    axes.set_title(title, fontsize=10)
     axes.set_aspect("equal")
     return figure

@@ -477,7 +477,7 @@ def test_train_ddpm_samples_match_the_data(trained, rng, figures):
     fresh, fresh_labels = _eval_data(rng)
     figures.add("trained-samples", lambda: ddpm_support.plot_samples(
         fresh, x, title="Your trained denoiser, with the reference's sampler"))
-    _, path = ref.sample(model, (12, 2), schedule, generator, keep_path=True)
+    _, path = ref.sample(model, (8, 2), schedule, generator, keep_path=True)
     figures.add("trained-paths", lambda: ddpm_support.plot_paths(path, fresh))
     noise_mean = _mean_predicted_noise(model, data, TRAINING["T"], generator)
     if bool((noise_mean > 0.15).all()):
