@@ -1,5 +1,5 @@
-"""Public support for exercise 06: the denoiser network, the 2-D data, a distance between point
-clouds and the pictures.
+"""Public support for exercise 06: the denoiser network, an Adam optimiser, the 2-D data, a
+distance between point clouds and the pictures.
 
     x, labels = make_data(2000, seed=0)                  # x: (2000, 2) float32, labels: (2000,) int64
     model = Denoiser(n_classes=N_CLASSES, T=50)          # model(x_t, t, cond=None) -> predicted noise
@@ -47,8 +47,8 @@ class Denoiser(nn.Module):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.input = nn.Linear(dims + time_features, hidden)
-            # one row per class, the last one for the null class; drawn uniformly (no normal_: built on
-            # PyTorch's meta device, as the grader does, that would load its compiler for seconds)
+            # one row per class, the last one for the null class; drawn uniformly, as normal_ on
+            # PyTorch's meta device (where the grader rebuilds models) loads its compiler for seconds
             weights = torch.empty(n_classes + 1, hidden).uniform_(-0.2, 0.2)
             self.class_embedding = nn.Embedding.from_pretrained(weights, freeze=False)
             self.body = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
@@ -128,9 +128,10 @@ class Adam:
     def step(self):
         self.steps += 1
         beta1, beta2 = self.betas
-        live = [i for i, p in enumerate(self.params) if p.grad is not None]  # as torch: skip the others
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]  # the others stay as they are
         params, grads = [self.params[i] for i in live], [self.params[i].grad for i in live]
         first, second = [self.first[i] for i in live], [self.second[i] for i in live]
+        # the update of exercise 02, on all the tensors at once
         torch._foreach_lerp_(first, grads, 1 - beta1)
         torch._foreach_mul_(second, beta2)
         torch._foreach_addcmul_(second, grads, grads, value=1 - beta2)
