@@ -105,7 +105,9 @@ def grade_command(args, console: Console) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(width=shutil.get_terminal_size((120, 24)).columns)
+    # in a log or a pipe the table keeps one line per submission, however many exercises it has
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 200
+    console = Console(width=width)
     if args.command == "grade":
         return grade_command(args, console)
     if args.command in ("nbgrader", "release"):

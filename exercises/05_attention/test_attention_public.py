@@ -82,3 +82,6 @@ def test_future_tokens_do_not_change_the_past(student, rng):
     assert_close(after[:, :4], before[:, :4],
                  "the outputs of tokens 0 to 3 after changing tokens 4 to 6 (they must not see them)",
                  rtol=1e-12, atol=1e-12)
+    if torch.allclose(after[:, 4:], before[:, 4:]):
+        fail("the outputs of tokens 4 to 6 did not change when those tokens did: the output must depend "
+             "on the input")
