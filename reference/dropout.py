@@ -51,7 +51,9 @@ def dropout(x, p, train=True, generator=None):
 def dropout_backward(x, mask, dout):
     """dL/dx of out = x * mask for dL/dout = dout, by autograd."""
     x = _tensor(x).detach().clone().requires_grad_(True)                 # (same as x)
-    (dx,) = torch.autograd.grad(x * _tensor(mask, x), x, grad_outputs=_tensor(dout, x))
+    # the gradient of sum(out * dout), not grad_outputs=dout: the same numbers, without the SymPy
+    # import that grad_outputs costs on first use
+    (dx,) = torch.autograd.grad((x * _tensor(mask, x) * _tensor(dout, x)).sum(), x)
     return dx
 
 
@@ -95,7 +97,7 @@ def mlp_backward(params, x, dlogits, masks=None):
     x = _tensor(x)                                                       # (N, D)
     leaves = {name: value.detach().clone().requires_grad_(True) for name, value in _params(params, x).items()}
     logits = mlp_forward(leaves, x, masks)                               # (N,)
-    grads = torch.autograd.grad(logits, list(leaves.values()), grad_outputs=_tensor(dlogits, x))
+    grads = torch.autograd.grad((logits * _tensor(dlogits, x)).sum(), list(leaves.values()))
     return dict(zip(leaves, grads))
 
 

@@ -105,10 +105,6 @@ def serve() -> None:
 
     torch.set_num_threads(1)  # judges run side by side, one per core, like their sandboxed children
 
-    # autograd with grad_outputs imports SymPy on first use: once here rather than in every judge
-    x = torch.ones(1, requires_grad=True)
-    torch.autograd.grad(x * 2, x, grad_outputs=torch.ones(1))
-
     results = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # what pytest prints must not mix with the results
     harden_judge_process()  # the orphans of a killed judge come back here to be swept
