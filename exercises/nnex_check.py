@@ -12,6 +12,7 @@ with the hint from the exercise's manifest.
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import re
 import warnings
@@ -167,6 +168,31 @@ def expect_raises(exception: type, name: str, mistake: str | None = None):
         what = f"raised {relayed.group(1)}" if relayed else f"failed ({type(error).__name__}: {error})"
         raise CheckFailed(f"{name} {what} instead of raising {exception.__name__}", mistake) from None
     raise CheckFailed(f"{name} raised no {exception.__name__}", mistake)
+
+
+def call_with_arguments(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` on copies of the arguments: (result, args, kwargs) after the call.
+
+    The grader gives the student's code copies of everything, so a change it makes to an argument
+    (an array changed in place, a random generator that advanced) never reaches the test's own
+    objects. A test that wants to see such a change asks for the arguments as they are after the
+    call: new objects, which it may compare with its own or pass to the next call.
+    """
+    inspect = getattr(function, "nnex_call_with_arguments", None)  # the grader's sandboxed function
+    if inspect is not None:
+        return inspect(*args, **kwargs)
+    args, kwargs = copy.deepcopy((args, kwargs))
+    return function(*args, **kwargs), args, kwargs
+
+
+def in_a_fresh_process(student):
+    """``student`` with nothing left of earlier calls: in the grader, a new sandboxed child.
+
+    For outcomes that must come from this call alone (a model trained now, not one kept from an
+    earlier call). In a self-check it is the module itself.
+    """
+    fresh = getattr(type(student), "nnex_fresh", None)
+    return student.nnex_fresh() if fresh is not None else student
 
 
 class FixtureRef:

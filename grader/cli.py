@@ -7,13 +7,15 @@
     nnex release OUT_DIR [--exercise ID]...
 
 Exit status of ``grade``: 0 when every submission could be graded (whatever the scores), 1 when
-some submission could not be read, 2 on a usage or configuration error.
+some submission could not be read, 2 on a usage or configuration error, 130 when interrupted
+(Ctrl-C): the reports then hold what was graded before.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from grader.sandbox.launcher import harden_judge_process, isolation, kill_descen
 from grader.submissions import open_submission
 
 USAGE_ERROR = 2
+INTERRUPTED = 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,11 +81,19 @@ def grade_command(args, console: Console) -> int:
         return USAGE_ERROR
     exercises = [manifests[e] for e in manifests if e in chosen]
     student_files = {e.student_file for e in manifests.values()}
-    submissions = [open_submission(p, student_files) for p in args.submissions]
-    _unique_ids(submissions)
     harden_judge_process()
+    submissions, interrupted = [], None
     try:
+        for path in args.submissions:
+            submissions.append(open_submission(path, student_files))
+        _unique_ids(submissions)
         results = grading.grade(submissions, exercises, args.jobs, args.feedback)
+    except grading.GradingInterrupted as stop:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the reports of what was graded get written
+        results, interrupted = stop.results, stop
+    except KeyboardInterrupt:
+        print("nnex grade: interrupted before grading began; nothing was written", file=sys.stderr)
+        return INTERRUPTED
     finally:
         kill_descendants()
         for submission in submissions:
@@ -93,13 +104,17 @@ def grade_command(args, console: Console) -> int:
         if submission.error:
             print(f"{submission.id}: {submission.error}", file=sys.stderr)
     if args.json:
-        reports.write_json(results, isolation_text, args.json)
+        reports.write_json(results, isolation_text, args.json, interrupted=interrupted is not None)
     if args.csv:
         reports.write_csv(results, [e.id for e in exercises], args.csv)
     if args.gradescope:
         reports.write_gradescope(results[0], args.gradescope)
     if args.feedback:
         reports.write_feedback(results, args.feedback)
+    if interrupted is not None:
+        print(f"nnex grade: interrupted; {interrupted} before it, and the reports hold only those",
+              file=sys.stderr)
+        return INTERRUPTED
     return 1 if any(s.error for s in submissions) else 0
 
 

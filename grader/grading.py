@@ -1,7 +1,10 @@
 """Grades submissions: a fresh judge per (submission, exercise), several at a time.
 
-The judges come from ``jobs`` long-lived servers (grader/judge/worker.py) that import the heavy
-libraries once and fork one judge per job.
+The judges come from long-lived servers (grader/judge/worker.py) that import the heavy libraries
+once and fork one judge per job. The servers are started by this process's main thread, in
+sessions of their own: a Ctrl-C at the terminal reaches only this process, which then stops them,
+and when this process dies, however it dies, they die with it (and their judges and sandboxes
+with them).
 """
 from __future__ import annotations
 
@@ -10,35 +13,51 @@ import os
 import queue
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from grader.judge.scoring import not_graded
 from grader.reports import feedback_name
+from grader.sandbox.launcher import die_with_parent
 from grader.submissions import Submission, SubmissionError, student_code
 
 JUDGE_MARGIN_S = 60  # the judge's own start and reference computations, beyond the child's budget
 
 
+class GradingInterrupted(Exception):
+    """Grading stopped early (Ctrl-C); ``results`` holds what was graded, as ``grade`` returns it."""
+
+    def __init__(self, results: list[dict], done: int, total: int):
+        super().__init__(f"{done} of {total} exercises graded")
+        self.results, self.done, self.total = results, done, total
+
+
 class JudgeServers:
     """A pool of judge servers; each runs one job at a time."""
 
-    def __init__(self):
+    def __init__(self, count: int):
         self.idle: queue.SimpleQueue[subprocess.Popen] = queue.SimpleQueue()
         self.started: list[subprocess.Popen] = []
+        self.stopped = False
+        for _ in range(count):  # from this thread: a server dies when the thread that started it ends
+            self.idle.put(self._start())
 
     def _start(self) -> subprocess.Popen:
+        parent = os.getpid()
         server = subprocess.Popen(
             [sys.executable, "-m", "grader.judge.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True,
-            env=dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1"))
+            stderr=subprocess.DEVNULL, text=True, start_new_session=True, preexec_fn=lambda: die_with_parent(parent),
+            env=dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1",
+                     PYTHONHASHSEED="0"))  # the same batch gives the same messages, run after run
         self.started.append(server)
         return server
 
     def run(self, exercise, source: str, notes: list[str], figures_dir: Path | None) -> dict:
-        try:
-            server = self.idle.get_nowait()
-        except queue.Empty:
+        server = self.idle.get()
+        if self.stopped:
+            self.idle.put(server)
+            return not_graded(exercise, "error", "grading was interrupted", notes)
+        if server.poll() is not None:  # it died with its last job: the next job gets a new one
             server = self._start()
         job = {"manifest": str(exercise.manifest_path), "source": source, "notes": notes,
                "timeout": exercise.limits.total_timeout_s + JUDGE_MARGIN_S,
@@ -47,19 +66,27 @@ class JudgeServers:
             server.stdin.write(json.dumps(job) + "\n")
             server.stdin.flush()
             answer = server.stdout.readline()
-        except OSError:
+        except (OSError, ValueError):
             answer = ""
-        if not answer:  # the server died: this job is lost, the next one gets a new server
+        self.idle.put(server)
+        if not answer:  # the server died: this job is lost
             server.kill()
             return not_graded(exercise, "error", "internal grader error: the judge server stopped", notes)
-        self.idle.put(server)
         return json.loads(answer)
+
+    def kill(self) -> None:
+        self.stopped = True
+        for server in self.started:
+            server.kill()
 
     def close(self) -> None:
         for server in self.started:
             if server.poll() is None:
-                server.stdin.close()
-                server.wait()
+                try:
+                    server.stdin.close()
+                except OSError:
+                    pass
+            server.wait()
 
 
 def grade_exercise(servers: JudgeServers, submission: Submission, exercise, figures_dir: Path | None) -> dict:
@@ -76,24 +103,50 @@ def grade_exercise(servers: JudgeServers, submission: Submission, exercise, figu
     return servers.run(exercise, source, submission.notes + notes, figures_dir)
 
 
+def _pairs(submissions: list[Submission], exercises: list) -> list[tuple[Submission, object]]:
+    """The (submission, exercise) pairs to grade: a single file answers only its own exercise."""
+    pairs = []
+    for submission in submissions:
+        for exercise in exercises:
+            try:
+                wanted = submission.only is None or submission.locate(exercise) is not None
+            except SubmissionError:
+                wanted = True  # graded as an error, with the message
+            if wanted:
+                pairs.append((submission, exercise))
+    return pairs
+
+
 def grade(submissions: list[Submission], exercises: list, jobs: int, feedback_dir: Path | None = None) -> list[dict]:
     """Results in the order of ``submissions``, each with its exercises in manifest order.
 
     With ``feedback_dir``, the tests' pictures of a submission go to its folder there
-    (reports.feedback_name).
+    (reports.feedback_name). A KeyboardInterrupt stops the servers and raises GradingInterrupted
+    with the exercises graded so far.
     """
-    pairs = [(s, e) for s in submissions for e in exercises
-             if s.only is None or s.locate(e) is not None]
-    servers = JudgeServers()
+    pairs = _pairs(submissions, exercises)
+    results: dict[int, dict] = {}
+    servers = JudgeServers(min(jobs, len(pairs)))
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    interrupted = False
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            results = list(pool.map(lambda pair: grade_exercise(
-                servers, *pair, feedback_dir / feedback_name(pair[0].id) if feedback_dir else None), pairs))
+        pending = {pool.submit(grade_exercise, servers, s, e, feedback_dir / feedback_name(s.id) if feedback_dir else None): i
+                   for i, (s, e) in enumerate(pairs)}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                results[pending.pop(future)] = future.result()
+    except KeyboardInterrupt:
+        interrupted = True
+        servers.kill()  # the judges and their sandboxes die with their servers
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         servers.close()
     graded = []
     for submission in submissions:
-        mine = [r for (s, _), r in zip(pairs, results) if s is submission]
+        mine = [results[i] for i, (s, _) in enumerate(pairs) if s is submission and i in results]
         graded.append({"id": submission.id, "score": round(sum(r["score"] for r in mine), 4),
                        "max_score": sum(r["max_score"] for r in mine), "exercises": mine})
+    if interrupted:
+        raise GradingInterrupted(graded, len(results), len(pairs))
     return graded

@@ -9,7 +9,7 @@ import jsonschema
 import yaml
 
 from grader.paths import EXERCISES, HIDDEN_TESTS, MANIFESTS, SOLUTIONS
-from grader.sandbox.launcher import Limits
+from grader.sandbox.launcher import Forbidden, Limits
 
 
 class ManifestError(Exception):
@@ -35,6 +35,7 @@ class Exercise:
     limits: Limits
     forbidden_imports: tuple[str, ...]
     forbidden_names: tuple[str, ...]
+    forbidden: Forbidden  # what the sandbox keeps from the student's code (forbidden_names: the static check's)
     groups: tuple[dict, ...]
     mistakes: dict
     manifest_path: Path
@@ -98,6 +99,8 @@ def load_manifest(path: Path) -> Exercise:
         functions=tuple(data["functions"]), limits=limits,
         forbidden_imports=tuple(data["forbidden"]["imports"]),
         forbidden_names=tuple(data["forbidden"]["names"]),
+        forbidden=Forbidden(**{key: tuple(data["forbidden"].get(key, ()))
+                               for key in ("imports", "functions", "operators", "modules")}),
         groups=tuple(data["groups"]), mistakes=dict(data["mistakes"]), manifest_path=path)
     for key, required in (("folder", exercise.exercise_dir), ("id", exercise.hidden_test_file)):
         if not required.exists():

@@ -36,8 +36,10 @@ def print_table(results: list[dict], exercise_ids: list[str], isolation: str, co
     console.print(f"isolation: {isolation}")
 
 
-def write_json(results: list[dict], isolation: str, path: Path) -> None:
-    path.write_text(json.dumps({"submissions": results, "isolation": isolation}, indent=2) + "\n")
+def write_json(results: list[dict], isolation: str, path: Path, interrupted: bool = False) -> None:
+    """SPEC's JSON; ``interrupted``: grading stopped early and only the exercises graded are listed."""
+    report = {"submissions": results, "isolation": isolation, **({"interrupted": True} if interrupted else {})}
+    path.write_text(json.dumps(report, indent=2) + "\n")
 
 
 def write_csv(results: list[dict], exercise_ids: list[str], path: Path) -> None:

@@ -142,3 +142,22 @@ def test_models_that_do_not_fit_are_refused(target, config, state):
     state = Affine(dim=3).state_dict() if state is None else state
     with pytest.raises(codec.CodecError):
         codec.build_module([target, config, state], [__name__, "os"])
+
+
+def test_a_frame_of_many_tiny_items_is_refused_before_it_costs_memory():
+    # 4 MiB of one-byte integers would be 4 million Python objects; arrays of one byte each too
+    many_ints = msgpack.packb([[0] * 1024] * 4096)
+    tiny = msgpack.ExtType(codec.NDARRAY, codec._npy(np.zeros(1, dtype=np.int8)))
+    many_arrays = msgpack.packb([tiny] * (codec.MAX_ITEMS + 1))
+    for frame in (many_ints, many_arrays):
+        with pytest.raises(codec.CodecError, match="more than|exceeds"):
+            codec.decode(frame, {})
+    assert codec.decode(msgpack.packb([[0] * 1024] * 64), {}) == [[0] * 1024] * 64
+
+
+def test_deeply_nested_extension_values_are_refused():
+    value = msgpack.packb(1)
+    for _ in range(codec.MAX_DEPTH + 1):  # a tuple of a tuple of ... each its own extension value
+        value = msgpack.packb(msgpack.ExtType(codec.TUPLE, msgpack.packb([msgpack.ExtType(codec.TUPLE, value)])))
+    with pytest.raises(codec.CodecError, match="levels deep"):
+        codec.decode(value, {})

@@ -22,7 +22,7 @@ import pytest
 from grader.judge.proxy import Handle, StudentError, StudentProxy
 from grader.paths import EXERCISES, ROOT
 from grader.sandbox import launcher
-from grader.sandbox.launcher import EXTRA_PROCESSES, Limits, isolation
+from grader.sandbox.launcher import EXTRA_PROCESSES, Forbidden, Limits, isolation
 
 FULL, ISOLATION = isolation().full, isolation().text
 needs_bwrap = pytest.mark.skipif(not FULL, reason=f"needs bubblewrap; isolation here is {ISOLATION}")
@@ -45,7 +45,7 @@ def _exercise(tmp_path: Path, forbidden=(), call_timeout_s=10.0, total_timeout_s
     return types.SimpleNamespace(
         module="student_code", student_file="student_code.py", support_files=support_files,
         exercise_dir=tmp_path,
-        forbidden_imports=tuple(forbidden),
+        forbidden=Forbidden(imports=tuple(forbidden)),
         limits=Limits(call_timeout_s=call_timeout_s, total_timeout_s=total_timeout_s,
                       memory_mb=memory_mb, cpu_s=cpu_s))
 
@@ -244,7 +244,7 @@ def test_fork_count_is_bounded(sandbox, subreaper):
                 count += 1
             return count
     """)
-    if os.geteuid() == 0 and isolation().drop_to_uid is None:
+    if os.geteuid() == 0 and not isolation().drop_privileges:
         pytest.skip("run as root without bubblewrap's unprivileged user, the process limit does not bind")
     count = proxy.forks(400)
     proxy.close()
@@ -275,23 +275,31 @@ def test_warnings_of_the_child_are_raised_again_here(sandbox):
     assert (UserWarning, "warn: my own kind") in seen  # a class the judge does not know
 
 
-def test_in_place_changes_are_copied_back(sandbox):
+def test_the_student_works_on_copies_unless_a_test_asks_for_the_arguments(sandbox):
     proxy = sandbox("""
-        def change(a, pair, table, untouched):
-            a *= 2
+        def change(a, pair, table, untouched, rng):
+            a *= 0
             pair[0][:] = 7
             table["x"][0] = -1
+            rng.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": 0, "inc": 1},
+                                       "has_uint32": 0, "uinteger": 0}
             return "done"
     """)
     a, pair, table, untouched = np.arange(3.0), [np.zeros(2)], {"x": np.ones(2)}, np.full(2, 5.0)
-    assert proxy.change(a, pair, table, untouched) == "done"
-    assert np.array_equal(a, [0.0, 2.0, 4.0])
-    assert np.array_equal(pair[0], [7.0, 7.0])
-    assert np.array_equal(table["x"], [-1.0, 1.0])
-    assert np.array_equal(untouched, [5.0, 5.0])
+    rng = np.random.default_rng(5)
+    state = rng.bit_generator.state
+    assert proxy.change(a, pair, table, untouched, rng) == "done"
+    assert np.array_equal(a, [0.0, 1.0, 2.0]) and np.array_equal(pair[0], [0.0, 0.0])
+    assert np.array_equal(table["x"], [1.0, 1.0]) and np.array_equal(untouched, [5.0, 5.0])
+    assert rng.bit_generator.state == state  # the judge's generator takes no state from the child
+    result, args, kwargs = nnex_check.call_with_arguments(proxy.change, a, pair, table, untouched, rng=rng)
+    assert result == "done" and kwargs["rng"] is not rng and kwargs["rng"].bit_generator.state["state"]["state"] == 0
+    assert np.array_equal(args[0], [0.0, 0.0, 0.0]) and np.array_equal(args[1][0], [7.0, 7.0])
+    assert np.array_equal(args[2]["x"], [-1.0, 1.0]) and np.array_equal(args[3], [5.0, 5.0])
+    assert np.array_equal(a, [0.0, 1.0, 2.0]) and rng.bit_generator.state == state
 
 
-def test_random_generators_advance_as_they_would_in_process(sandbox):
+def test_a_generator_advances_only_through_the_arguments_a_test_asked_for(sandbox):
     proxy = sandbox("""
         import torch
 
@@ -301,12 +309,33 @@ def test_random_generators_advance_as_they_would_in_process(sandbox):
     import torch
 
     rng, generator = np.random.default_rng(5), torch.Generator().manual_seed(5)
-    first, second = proxy.draw(rng, generator), proxy.draw(rng, generator)
+    assert all(np.array_equal(a, b) for a, b in zip(proxy.draw(rng, generator), proxy.draw(rng, generator)))
+    first, (rng_after, generator_after), _ = nnex_check.call_with_arguments(proxy.draw, rng, generator)
+    second = proxy.draw(rng_after, generator_after)
     rng_here, generator_here = np.random.default_rng(5), torch.Generator().manual_seed(5)
-    for sent in (first, second):  # the same stream as two calls in-process: the state came back
+    for sent in (first, second):  # the same stream as two calls in-process
         assert np.array_equal(sent[0], rng_here.random(3))
         assert torch.equal(sent[1], torch.rand(3, generator=generator_here, dtype=torch.float64))
-    assert not np.array_equal(first[0], second[0])
+    assert torch.equal(generator.get_state(), torch.Generator().manual_seed(5).get_state())
+
+
+def test_a_fresh_process_keeps_nothing_of_earlier_calls(sandbox):
+    proxy = sandbox("""
+        kept = []
+
+        def keep(value):
+            kept.append(value)
+            return len(kept)
+
+        def thing():
+            return object()
+    """)
+    assert proxy.keep(1) == 1 and proxy.keep(2) == 2
+    fresh = nnex_check.in_a_fresh_process(proxy)
+    assert fresh.keep(3) == 1 and proxy.keep(4) == 3
+    with pytest.raises(StudentError, match="another child"):  # a handle of one child means nothing in another
+        fresh.keep(proxy.thing())
+    assert type(proxy.keep(proxy.thing())) is int
 
 
 TOY_SUPPORT = """

@@ -1,10 +1,13 @@
 """The ``student`` object of the grader: the student's functions, run in a sandboxed child.
 
 ``proxy.sigmoid(z)`` sends the call as plain data, waits (with a timeout) and returns the decoded
-result: plain data, or a ``Handle`` for what stayed in the child. Array arguments the student
-changed in place are copied back, and the warnings the call raised are raised again here, so a
-test sees what it would see in-process. A crash or a timeout fails that call only: the next call
-starts a fresh child, a few times at most, within the exercise's time budget.
+result: plain data, or a ``Handle`` for what stayed in the child. The student's code works on
+copies: nothing it does to its arguments, random generators included, reaches the judge's own
+objects. A test that wants to see what a call did to its arguments asks for them
+(``nnex_check.call_with_arguments``) and gets new objects; one that wants a child with nothing
+left of earlier calls asks for it (``nnex_check.in_a_fresh_process``). The warnings a call raised
+are raised again here. A crash or a timeout fails that call only: the next call starts a fresh
+child, a few times at most, within the exercise's time budget.
 """
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ import warnings
 from pathlib import Path
 
 import msgpack
-import numpy as np
 
 from grader.sandbox import codec
 from grader.sandbox.launcher import Child, ChildDied, ChildTimeout
@@ -29,33 +31,78 @@ class StudentError(Exception):
 class Handle:
     """An object that stayed in the child. Checks refuse it; it can be passed back to the child."""
 
-    def __init__(self, ident: int, type_name: str, generation: int):
-        self.ident, self.nnex_type, self.generation = ident, type_name, generation
+    def __init__(self, ident: int, type_name: str, owner: tuple):
+        self.ident, self.nnex_type, self.owner = ident, type_name, owner  # owner: (proxy, generation)
 
     def __repr__(self):
         return f"<{self.nnex_type} kept in the sandbox>"
 
 
+class _Shared:
+    """What the exercise's proxy and the fresh ones made from it share: the time budget, and whether
+    a child timed out or the sandbox could not start (a fault of the grader's, not of the student's)."""
+
+    def __init__(self, total_s: float):
+        self.total_s, self.deadline, self.timed_out = total_s, None, False
+        self.start_error: str | None = None
+
+    def remaining(self) -> float:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.total_s
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.timed_out = True
+            raise StudentError(f"the exercise's time budget of {self.total_s:.0f} s is spent")
+        return remaining
+
+
+class StudentFunction:
+    """``proxy.name``: call it as the student's function, or ask for the arguments after the call."""
+
+    def __init__(self, proxy: "StudentProxy", name: str):
+        self.proxy, self.name = proxy, name
+
+    def __call__(self, *args, **kwargs):
+        return self.proxy.call(self.name, args, kwargs)
+
+    def nnex_call_with_arguments(self, *args, **kwargs):
+        """(result, args, kwargs), the arguments as the child's copies are after the call."""
+        return self.proxy.call(self.name, args, kwargs, with_arguments=True)
+
+
 class StudentProxy:
-    def __init__(self, exercise, student_source: str):
+    def __init__(self, exercise, student_source: str, shared: _Shared | None = None):
         self.exercise = exercise
         self.source = student_source
         self.child: Child | None = None
         self.functions: tuple[str, ...] = ()
         self.generation = 0
         self.import_error: str | None = None
-        self.timed_out = False
-        self.deadline: float | None = None
+        self.shared = shared or _Shared(exercise.limits.total_timeout_s)
+        self.fresh_proxies: list[StudentProxy] = []
+
+    @property
+    def timed_out(self) -> bool:
+        return self.shared.timed_out
+
+    @timed_out.setter
+    def timed_out(self, value: bool) -> None:
+        self.shared.timed_out = value
+
+    @property
+    def start_error(self) -> str | None:
+        """Why the sandbox could not be set up, if it once could not."""
+        return self.shared.start_error
+
+    def nnex_fresh(self) -> "StudentProxy":
+        """A proxy with a child of its own: nothing of the calls made so far is in it."""
+        fresh = StudentProxy(self.exercise, self.source, self.shared)
+        self.fresh_proxies.append(fresh)
+        return fresh
 
     # -- the child ------------------------------------------------------------------------
     def _remaining(self) -> float:
-        if self.deadline is None:
-            self.deadline = time.monotonic() + self.exercise.limits.total_timeout_s
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            self.timed_out = True
-            raise StudentError(f"the exercise's time budget of {self.exercise.limits.total_timeout_s:.0f} s is spent")
-        return remaining
+        return self.shared.remaining()
 
     def _ensure_child(self) -> Child:
         if self.import_error is not None:
@@ -66,10 +113,19 @@ class StudentProxy:
             raise StudentError(f"{self.exercise.student_file} crashed or hung {MAX_STARTS} times; no further calls are made")
         self.generation += 1
         exercise = self.exercise
-        self.child = Child(self.source, exercise.module,
-                           [exercise.exercise_dir / s for s in exercise.support_files],
-                           list(exercise.forbidden_imports), exercise.limits)
         timeout = min(exercise.limits.call_timeout_s, self._remaining())
+        try:
+            self.child = Child(self.source, exercise.module,
+                               [exercise.exercise_dir / s for s in exercise.support_files],
+                               exercise.forbidden, exercise.limits)
+            tag, _ = self._decode(self.child.receive(timeout))
+            if tag != "started":
+                raise ValueError(f"the sandbox answered {tag!r} before it was set up")
+        except (OSError, ChildTimeout, ChildDied, codec.CodecError, ValueError) as error:
+            self._drop_child()
+            self.shared.start_error = self.import_error = \
+                f"the sandbox could not start: {type(error).__name__}: {error}".rstrip(": ")
+            raise StudentError(self.import_error) from None
         try:
             tag, payload = self._decode(self.child.receive(timeout))
         except ChildTimeout:
@@ -85,6 +141,10 @@ class StudentProxy:
             self._drop_child()
             self.import_error = f"importing {exercise.student_file} failed: {payload}"
             raise StudentError(self.import_error)
+        if tag != "ready" or type(payload) is not list or not all(type(name) is str for name in payload):
+            self._drop_child()
+            self.import_error = f"importing {exercise.student_file} failed: the child sent a malformed response"
+            raise StudentError(self.import_error)
         self.functions = tuple(payload)
         return self.child
 
@@ -94,13 +154,15 @@ class StudentProxy:
             self.child = None
 
     def close(self) -> None:
+        for fresh in self.fresh_proxies:
+            fresh.close()
         self._drop_child()
 
     # -- values ---------------------------------------------------------------------------
     def _other(self, obj):
         if type(obj) is Handle:
-            if obj.generation != self.generation:
-                raise StudentError(f"{obj!r} was made by an earlier child that has since been stopped")
+            if obj.owner != (self, self.generation):
+                raise StudentError(f"{obj!r} was made by another child, or by one that has since been stopped")
             return msgpack.ExtType(codec.HANDLE, msgpack.packb([obj.ident, obj.nnex_type]))
         if codec.is_support_module(obj, self._support_modules):
             return codec.module_ext(obj)
@@ -113,14 +175,14 @@ class StudentProxy:
         return [Path(s).stem for s in self.exercise.support_files]
 
     def _decode(self, data: bytes):
-        generation = self.generation
-        response = codec.decode(data, {codec.HANDLE: lambda p: Handle(p[0], str(p[1]), generation),
+        owner = (self, self.generation)
+        response = codec.decode(data, {codec.HANDLE: lambda p: Handle(p[0], str(p[1]), owner),
                                        codec.MODULE: lambda p: codec.build_module(p, self._support_modules)})
-        sizes = {"ready": 2, "import_error": 2, "ok": 4, "raise": 3}
+        sizes = {"started": 1, "ready": 2, "import_error": 2, "ok": 4, "raise": 3}
         if type(response) is not list or not response or type(response[0]) is not str \
                 or sizes.get(response[0]) != len(response):
             raise ValueError("the child sent a malformed response")
-        return response[0], response[1:] if response[0] in ("ok", "raise") else response[1]
+        return response[0], response[1:] if response[0] in ("ok", "raise", "started") else response[1]
 
     # -- calls ----------------------------------------------------------------------------
     def __getattr__(self, name: str):
@@ -129,11 +191,12 @@ class StudentProxy:
         self._ensure_child()
         if name not in self.functions:
             raise AttributeError(f"{self.exercise.student_file} defines no function {name}")
-        return lambda *args, **kwargs: self.call(name, args, kwargs)
+        return StudentFunction(self, name)
 
-    def call(self, name: str, args: tuple, kwargs: dict):
+    def call(self, name: str, args: tuple, kwargs: dict, with_arguments: bool = False):
+        """The student's ``name(*args, **kwargs)`` in the child; with_arguments: (result, args, kwargs)."""
         child = self._ensure_child()
-        data = codec.encode(["call", name, list(args), kwargs], self._other)
+        data = codec.encode(["call", name, list(args), kwargs, with_arguments], self._other)
         timeout = min(self.exercise.limits.call_timeout_s, self._remaining())
         try:
             child.send(data)
@@ -152,32 +215,14 @@ class StudentProxy:
             kind, message = payload
             raise StudentError(f"{name} raised {kind}: {message}")
         result, arguments, relayed = payload
-        self._copy_back(args, kwargs, arguments)
         for category, message in relayed:
             kind = getattr(builtins, str(category), None)
             if not (isinstance(kind, type) and issubclass(kind, Warning)):
                 kind = UserWarning
             warnings.warn(f"{name}: {message}", kind, stacklevel=3)
-        return result
-
-    @staticmethod
-    def _copy_back(args, kwargs, arguments) -> None:
-        """Give the caller's own arrays and generators the values the child's copies have after the call."""
-        for path, value in arguments:
-            try:
-                where, *keys = path
-                target = args if where == "args" else kwargs
-                for key in keys:
-                    target = target[key]
-            except (KeyError, IndexError, TypeError, ValueError):
-                continue
-            if type(target) is np.ndarray and type(value) is np.ndarray and target.shape == value.shape:
-                np.copyto(target, value, casting="unsafe")
-            elif hasattr(target, "copy_") and hasattr(value, "copy_") and target.shape == value.shape:
-                target.copy_(value)
-            elif type(target) is np.random.Generator and type(value) is np.random.Generator:
-                if type(target.bit_generator) is type(value.bit_generator):
-                    target.bit_generator.state = value.bit_generator.state
-            elif type(target).__name__ == "Generator" and type(value) is type(target) \
-                    and target.device == value.device:  # torch.Generator
-                target.set_state(value.get_state())
+        if not with_arguments:
+            return result
+        if type(arguments) is not list or len(arguments) != 2 or type(arguments[0]) is not list \
+                or type(arguments[1]) is not dict or len(arguments[0]) != len(args) or set(arguments[1]) != set(kwargs):
+            raise StudentError(f"{name}: the child sent back malformed arguments")
+        return result, tuple(arguments[0]), arguments[1]

@@ -1,14 +1,31 @@
-"""Points from verdicts: the manifest says what each test is worth; nothing else counts."""
+"""Points from verdicts: the manifest says what each test is worth; nothing else counts.
+
+Every message that goes into a result passes through ``capped``: at most MESSAGE_LIMIT characters,
+valid Unicode, and free of what differs between two runs of the same code (object addresses).
+"""
 from __future__ import annotations
 
+import re
+
 from grader.judge.plugin import Verdict
+
+MESSAGE_LIMIT = 2000
+ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")  # `<object at 0x7f3a...>`: differs from run to run
+
+
+def capped(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` as it may go into a result: valid Unicode, no object addresses, at most ``limit`` characters."""
+    text = ADDRESS.sub("0x…", str(text).encode("utf-8", "replace").decode("utf-8"))
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 40]}… ({len(text) - limit + 40} more characters)"
 
 
 def message_with_hint(verdict: Verdict, mistakes: dict) -> str:
     if verdict.mistake is None:
-        return verdict.message
+        return capped(verdict.message)
     hint = mistakes.get(verdict.mistake, verdict.mistake)
-    return f"{verdict.message}. Likely mistake: {hint}"
+    return f"{capped(verdict.message, max(200, MESSAGE_LIMIT - len(hint) - 100))}. Likely mistake: {hint}"
 
 
 def score_tests(exercise, verdicts: list[Verdict], reason_if_not_run: str) -> list[dict]:
@@ -31,14 +48,14 @@ def score_tests(exercise, verdicts: list[Verdict], reason_if_not_run: str) -> li
             message = ""
         score = test.points * passed / len(instances) if instances else 0.0
         results.append({"name": test.name, "score": round(score, 4), "max_score": test.points,
-                        "passed": bool(instances) and failed is None, "message": message})
+                        "passed": bool(instances) and failed is None, "message": capped(message)})
     return results
 
 
 def exercise_result(exercise, status: str, tests: list[dict], notes: list[str], figures: list[str] = ()) -> dict:
     """The exercise's entry of SPEC.md's JSON; ``figures``: its pictures' file names, for the feedback."""
     return {"id": exercise.id, "score": round(sum(t["score"] for t in tests), 4),
-            "max_score": exercise.max_score, "status": status, "message": "; ".join(notes),
+            "max_score": exercise.max_score, "status": status, "message": capped("; ".join(notes)),
             "tests": tests, "figures": list(figures)}
 
 

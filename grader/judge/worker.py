@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import select
+import shutil
 import signal
 import sys
 import tempfile
@@ -29,7 +31,9 @@ from grader.judge.scoring import exercise_result, not_graded, score_tests
 from grader.judge.static import source_problems
 from grader.manifests import load_manifest
 from grader.paths import EXERCISES, ROOT
-from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
+from grader.sandbox.launcher import GPU_DEVICES, die_with_parent, harden_judge_process, isolation, kill_descendants
+
+JUDGE_MEMORY_BYTES = 6 * 2**30  # the judge's own address space: torch, pytest and what the child sent
 
 
 def grade(exercise, source: str, notes: list[str], figures_dir: Path | None) -> dict:
@@ -49,6 +53,8 @@ def grade(exercise, source: str, notes: list[str], figures_dir: Path | None) -> 
     proxy.close()
     if plugin.collection_errors:
         raise RuntimeError("; ".join(plugin.collection_errors))
+    if proxy.start_error:  # the grader's fault, not the student's: never a silent 0
+        return not_graded(exercise, "error", f"internal grader error: {proxy.start_error}", notes)
     status = "timeout" if proxy.timed_out else "error" if proxy.import_error else "graded"
     if proxy.import_error:
         notes = notes + [proxy.import_error]
@@ -57,15 +63,31 @@ def grade(exercise, source: str, notes: list[str], figures_dir: Path | None) -> 
                            figures.saved)
 
 
+def _limit_judge_memory() -> None:
+    """A judge that decodes what a child sent must not take the machine's memory with it."""
+    # CUDA reserves far more address space than it uses, so with a GPU the limit is on data instead
+    kind = resource.RLIMIT_DATA if GPU_DEVICES else resource.RLIMIT_AS
+    resource.setrlimit(kind, (JUDGE_MEMORY_BYTES, JUDGE_MEMORY_BYTES))
+
+
 def run_job(job: dict) -> dict:
-    """Fork a fresh judge for ``job`` and return its result."""
+    """Fork a fresh judge for ``job`` and return its result.
+
+    The judge's temporary files (its sandboxes' folders among them) go to a folder of the job's,
+    removed when the judge is done, however it ended.
+    """
     exercise = load_manifest(Path(job["manifest"]))
+    job_tmp = tempfile.mkdtemp(prefix="nnex-job-")
     read_fd, write_fd = os.pipe()
+    server = os.getpid()
     pid = os.fork()
     if pid == 0:  # the judge
         try:
             os.close(read_fd)
+            die_with_parent(server)
             harden_judge_process()
+            _limit_judge_memory()
+            tempfile.tempdir = job_tmp
             try:
                 figures_dir = Path(job["figures_dir"]) if job.get("figures_dir") else None
                 result = grade(exercise, job["source"], job["notes"], figures_dir)
@@ -90,6 +112,7 @@ def run_job(job: dict) -> dict:
         os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     kill_descendants()
+    shutil.rmtree(job_tmp, ignore_errors=True)
     if timed_out:
         return not_graded(exercise, "timeout", "grading did not finish within the exercise's time budget",
                           job["notes"])

@@ -2,21 +2,24 @@
 
     python -I -B child.py CONFIG_JSON
 
-CONFIG_JSON: {"student_dir", "module", "support_modules", "forbidden_imports", "uid", "request_fd",
-"response_fd"}; with a uid, the child becomes that user before it imports the student's file.
-Requests and responses are codec frames on the two pipes; stdout and stderr go nowhere the judge
-reads. The first response says whether the import worked:
+CONFIG_JSON: {"student_dir", "module", "support_modules", "forbidden_imports", "guard", "uid",
+"request_fd", "response_fd"}; with a uid, the child becomes that user, and with a guard
+({"functions", "operators", "modules"}, see library_guard.py) makes those parts of the library
+unusable, before it imports the student's file. Requests and responses are codec frames on the two
+pipes; stdout and stderr go nowhere the judge reads. The first response says that the sandbox is
+set up, before any student code runs; the second whether the import worked:
 
+    ["started"]
     ["ready", [function names]]  or  ["import_error", message]
 
-then, per request ["call", name, args, kwargs]:
+then, per request ["call", name, args, kwargs, with_arguments]:
 
-    ["ok", result, arguments, warnings]  arguments: [[path, value after the call]] for every array
-                                         and random generator argument
+    ["ok", result, arguments, warnings]  arguments: [args, kwargs] as they are after the call when
+                                         with_arguments is true (what a test asked to inspect), else None
     ["raise", exception type, message]   anything the call raised, SystemExit and KeyboardInterrupt too
 
-Objects that are not plain data stay here behind handles. This file and codec.py are copied into
-the sandbox; they import nothing from the grader.
+Objects that are not plain data stay here behind handles. This file, codec.py and library_guard.py
+are copied into the sandbox; they import nothing from the grader.
 """
 import importlib.abc
 import importlib.util
@@ -28,7 +31,8 @@ import warnings
 
 RUNTIME = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, RUNTIME)
-import codec  # noqa: E402  (the runtime folder is on the path only for this import)
+import codec  # noqa: E402  (the runtime folder is on the path only for these imports)
+import library_guard  # noqa: E402
 
 sys.path.remove(RUNTIME)
 
@@ -102,7 +106,7 @@ class Runtime:
         return "".join(f"\n  {os.path.basename(f.filename)}, line {f.lineno}, in {f.name}: {f.line}"
                        for f in frames[-3:])
 
-    def call(self, module, name, args, kwargs):
+    def call(self, module, name, args, kwargs, with_arguments):
         function = getattr(module, name, None)
         if not callable(function):
             return ["raise", "AttributeError", f"{self.config['module']}.py defines no function {name}"]
@@ -113,8 +117,7 @@ class Runtime:
             except BaseException as error:  # SystemExit, KeyboardInterrupt and pytest's Skipped too
                 message = str(error)[:2000] + self.student_traceback(error)
                 return ["raise", type(error).__name__, message]
-        # the judge compares these with what it sent: a patched NumPy here cannot hide a change
-        arguments = [[list(path), value] for path, value in array_arguments(args, kwargs)]
+        arguments = [list(args), kwargs] if with_arguments else None
         relayed = [[w.category.__name__, str(w.message)[:500]] for w in caught[:20]]
         return ["ok", result, arguments, relayed]
 
@@ -125,6 +128,10 @@ class Runtime:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
+        guard = self.config["guard"]
+        library_guard.refuse(guard["functions"], guard["operators"], guard["modules"],
+                             self.config["module"] + ".py")
+        codec.write_frame(response_fd, self.encode(["started"]))
         try:
             module = self.import_student()
         except BaseException as error:
@@ -139,27 +146,13 @@ class Runtime:
                 request = self.decode(codec.read_frame(request_fd))
             except EOFError:
                 return
-            _op, name, args, kwargs = request
-            response = self.call(module, name, args, kwargs)
+            _op, name, args, kwargs, with_arguments = request
+            response = self.call(module, name, args, kwargs, with_arguments)
             try:
                 data = self.encode(response)
             except codec.CodecError as error:
                 data = self.encode(["raise", "CodecError", f"the result of {name} cannot be sent back: {error}"])
             codec.write_frame(response_fd, data)
-
-
-def array_arguments(args, kwargs):
-    """(path, value) for every array, tensor or generator argument, at the top level and one level inside."""
-    torch = sys.modules.get("torch")
-    kinds = (np.ndarray, np.random.Generator) + ((torch.Tensor, torch.Generator) if torch else ())
-    tops = [(("args", i), v) for i, v in enumerate(args)] + [(("kwargs", k), v) for k, v in kwargs.items()]
-    for path, value in tops:
-        if isinstance(value, kinds):
-            yield path, value
-        elif type(value) in (list, tuple):
-            yield from ((path + (i,), v) for i, v in enumerate(value) if isinstance(v, kinds))
-        elif type(value) is dict:
-            yield from ((path + (k,), v) for k, v in value.items() if isinstance(v, kinds))
 
 
 if __name__ == "__main__":

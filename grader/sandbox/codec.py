@@ -31,8 +31,11 @@ import msgpack
 import numpy as np
 
 NDARRAY, NPSCALAR, TENSOR, TUPLE, HANDLE, FIXTURE, MAP, GENERATOR, MODULE = 1, 2, 3, 4, 5, 6, 7, 8, 9
-MAX_FRAME_BYTES = 256 * 2**20
+MAX_FRAME_BYTES = 64 * 2**20
 MAX_DEPTH = 64
+# A decoded value costs far more memory than its bytes (a 1-byte integer becomes a 28-byte object
+# and an 8-byte list slot): a frame may hold at most this many items in all, and no list or map longer
+MAX_ITEMS = 1_000_000
 KEY_TYPES = (type(None), bool, int, float, str, tuple)
 ARRAY_KINDS = "biufc"
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
@@ -119,9 +122,37 @@ def encode(value, other) -> bytes:
 
 
 def decode(data: bytes, hooks: dict):
-    """Unpack ``data``; ``hooks`` maps HANDLE and FIXTURE to functions of their unpacked payload."""
+    """Unpack ``data``; ``hooks`` maps HANDLE and FIXTURE to functions of their unpacked payload.
+
+    Bounded: at most MAX_ITEMS items (list and map entries, extension values) and MAX_DEPTH levels
+    of nested extension values, whatever the frame claims.
+    """
+    items, depth = [0], [0]
+
+    def count(n: int) -> None:
+        items[0] += n
+        if items[0] > MAX_ITEMS:
+            raise CodecError(f"refused a value of more than {MAX_ITEMS} items")
+
+    def counted_list(value):
+        count(len(value))
+        return value
+
+    def counted_map(pairs):
+        count(len(pairs))
+        return dict(pairs)
 
     def ext_hook(code, payload):
+        count(1)
+        depth[0] += 1
+        try:
+            if depth[0] > MAX_DEPTH:
+                raise CodecError(f"refused a value nested more than {MAX_DEPTH} levels deep")
+            return decode_ext(code, payload)
+        finally:
+            depth[0] -= 1
+
+    def decode_ext(code, payload):
         if code == NDARRAY:
             return _from_npy(payload)
         if code == NPSCALAR:
@@ -148,8 +179,9 @@ def decode(data: bytes, hooks: dict):
         raise CodecError(f"refused extension type {code}")
 
     def unpack(payload):
-        return msgpack.unpackb(payload, ext_hook=ext_hook, raw=False, strict_map_key=True,
-                               max_bin_len=MAX_FRAME_BYTES)
+        return msgpack.unpackb(payload, ext_hook=ext_hook, list_hook=counted_list, object_pairs_hook=counted_map,
+                               raw=False, strict_map_key=True, max_bin_len=MAX_FRAME_BYTES,
+                               max_array_len=MAX_ITEMS, max_map_len=MAX_ITEMS, max_ext_len=MAX_FRAME_BYTES)
 
     try:
         return unpack(data)

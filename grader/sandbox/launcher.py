@@ -1,18 +1,23 @@
 """Starts, talks to and kills the sandboxed child: the parent's side of the trust boundary.
 
 The child runs ``child.py`` with a fresh session, a cleared environment, its own temporary folder
-as working directory, HOME and /tmp, and resource limits. With bubblewrap it also gets no network,
-its own PID namespace (so nothing it starts outlives it) and a filesystem that holds only the
+as working directory, HOME and /tmp, and resource limits; it dies with the process that started it.
+With bubblewrap it also gets no network, its own PID namespace (so nothing it starts outlives it), a
+/tmp of its own (a small tmpfs that no other child sees) and a filesystem that holds only the
 interpreter, its packages, the runtime and the student's file: the grader, the reference, the
-solutions and the project's tests are not there. Without bubblewrap the limits still hold and
-the judge process collects every descendant (as a child subreaper) to kill it, but the child sees
-the filesystem: ``isolation()`` says so. Run as root, the child becomes an unprivileged user inside
-bubblewrap, since root is exempt from the limit on processes.
+solutions and the project's tests are not there, nor the packages the exercise forbids. Without
+bubblewrap the limits still hold and the judge process collects every descendant (as a child
+subreaper) to kill it, but the child sees the filesystem: ``isolation()`` says so. Run as root,
+each child becomes an unprivileged user of its own inside bubblewrap (a uid no other live child
+has), since root is exempt from the limit on processes and the limit counts all of a user's
+processes.
 """
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import glob
+import importlib.util
 import json
 import os
 import resource
@@ -34,12 +39,16 @@ from grader.sandbox import codec
 SANDBOX_RUNTIME = Path(__file__).parent  # child.py and codec.py are copied from here
 MIB = 2**20
 FILE_SIZE_LIMIT = 64 * MIB
+TMP_SIZE = 64 * MIB  # the child's own /tmp
 OPEN_FILES_LIMIT = 256
 EXTRA_PROCESSES = 64  # threads count as processes: torch's thread pool needs a few
 HIDDEN_FROM_CHILD = ("grader", "reference", "solutions", "tests")
 GPU_DEVICES = sorted(glob.glob("/dev/nvidia*"))  # CUDA for the PyTorch exercises, where there is a GPU
-PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
-UNPRIVILEGED_UID = 65534  # nobody
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
+PROBE_UID = 65534  # nobody: whether an unprivileged user can run the child at all
+CHILD_UIDS = range(200_000, 201_000)  # one per live child, machine-wide, when run as root
+UID_LOCKS = Path("/tmp/nnex-uid-locks")  # a lock file per uid in use: released when its holder dies
+REFUSED_PACKAGE = "refused_package.py"  # what a forbidden package's folder holds in the sandbox
 
 
 @dataclass(frozen=True)
@@ -58,11 +67,20 @@ class ChildDied(Exception):
     """The child exited or was killed before it answered."""
 
 
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up once: also called between fork and exec
+
+
 def harden_judge_process() -> None:
     """Make this process the reaper of every orphan below it and unreadable to other processes."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    _prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    _prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGKILL this process when the thread that started it ends (a killed grader takes all below it)."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _process_table() -> dict[int, int]:
@@ -107,43 +125,40 @@ def kill_descendants() -> int:
 
 @dataclass(frozen=True)
 class Isolation:
-    full: bool  # bubblewrap: no network, own PID namespace, grader files not visible
-    drop_to_uid: int | None  # the unprivileged user the child becomes (root ignores RLIMIT_NPROC)
+    full: bool  # bubblewrap: no network, own PID namespace, grader files and forbidden packages not visible
+    drop_privileges: bool  # each child becomes an unprivileged user of its own (root ignores RLIMIT_NPROC)
     text: str  # a sentence for the report
 
 
 @lru_cache(maxsize=1)
 def isolation() -> Isolation:
     """What this machine allows. NNEX_ISOLATION=reduced turns bubblewrap off (to test the fallback)."""
+    reduced = ("so the child has the network, sees the filesystem, shares /tmp and can reach forbidden "
+               "packages past the guard inside its interpreter")
     if os.environ.get("NNEX_ISOLATION") == "reduced":
-        return Isolation(False, None, "reduced: turned off by NNEX_ISOLATION=reduced, so the child has "
-                                      "the network and sees the filesystem")
+        return Isolation(False, False, f"reduced: turned off by NNEX_ISOLATION=reduced, {reduced}")
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return Isolation(False, None, "reduced: bubblewrap (bwrap) is not installed, so the child has "
-                                      "the network and sees the filesystem")
+        return Isolation(False, False, f"reduced: bubblewrap (bwrap) is not installed, {reduced}")
+    full = "full: bubblewrap, no network, own PID namespace and /tmp, grader files and forbidden packages not visible"
     if os.geteuid() == 0:
-        drop = (f"import os; os.setgroups([]); os.setgid({UNPRIVILEGED_UID}); os.setuid({UNPRIVILEGED_UID}); "
+        drop = (f"import os; os.setgroups([]); os.setgid({PROBE_UID}); os.setuid({PROBE_UID}); "
                 "import numpy, msgpack")  # the child's packages must still be readable after the drop
         if _probe(bwrap, True, drop).returncode == 0:
-            return Isolation(True, UNPRIVILEGED_UID, "full: bubblewrap, no network, own PID namespace, "
-                                                     "grader files not visible, unprivileged user")
+            return Isolation(True, True, f"{full}, an unprivileged user per child")
     probe = _probe(bwrap, False, "pass")
     if probe.returncode != 0:
-        return Isolation(False, None, f"reduced: bubblewrap cannot create namespaces here "
-                                      f"({probe.stderr.strip()[:200]})")
+        return Isolation(False, False, f"reduced: bubblewrap cannot create namespaces here "
+                                       f"({probe.stderr.strip()[:200]}), {reduced}")
     limit = "; as root, the number of processes is not limited" if os.geteuid() == 0 else ""
-    return Isolation(True, None, f"full: bubblewrap, no network, own PID namespace, grader files not visible{limit}")
+    return Isolation(True, False, f"{full}{limit}")
 
 
 def _probe(bwrap: str, drop_root: bool, code: str) -> subprocess.CompletedProcess:
     """Run ``code`` in a sandbox made as the children's are."""
-    with tempfile.TemporaryDirectory(prefix="nnex-probe-") as scratch:
-        if drop_root:
-            os.chown(scratch, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
-        return subprocess.run([bwrap, *_bwrap_base_args(drop_root, Path(scratch)), "--chdir", "/tmp",
-                               "--", sys.executable, "-I", "-c", code],
-                              capture_output=True, text=True, timeout=60)
+    return subprocess.run([bwrap, *_bwrap_base_args(drop_root), "--chdir", "/tmp",
+                           "--", sys.executable, "-I", "-c", code],
+                          capture_output=True, text=True, timeout=60)
 
 
 def _bound_prefixes() -> list[Path]:
@@ -152,18 +167,20 @@ def _bound_prefixes() -> list[Path]:
     return sorted(p for p in prefixes if not any(o != p and o in p.parents for o in prefixes))
 
 
-def _bwrap_base_args(drop_root: bool, scratch: Path) -> list[str]:
-    """The sandbox's filesystem and namespaces; ``scratch`` becomes its /tmp.
+def _bwrap_base_args(drop_root: bool, refused: list[Path] = (), refused_file: Path | None = None) -> list[str]:
+    """The sandbox's filesystem and namespaces, with a small tmpfs of its own as /tmp.
 
     /tmp comes before the environment's binds: a virtual environment may itself live under /tmp.
+    ``refused``: package folders and modules that must not be there; each becomes ``refused_file``
+    (a folder: an empty one whose __init__.py is that file), so importing it fails with its message.
     """
     if drop_root:  # no user namespace, so that the child can still become an unprivileged user
         args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         args = ["--unshare-all"]
-    args += ["--die-with-parent", "--new-session",
-             "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--bind", str(scratch), "/tmp"]
+    args += ["--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
     for device in GPU_DEVICES:
         args += ["--dev-bind", device, device]
     if GPU_DEVICES:
@@ -189,7 +206,50 @@ def _bwrap_base_args(drop_root: bool, scratch: Path) -> list[str]:
         path = (ROOT / name).resolve()
         if path.exists() and any(b == path or b in path.parents for b in bound):
             args += ["--tmpfs", str(path)]
+    for path in refused:
+        if path.is_dir():
+            args += ["--tmpfs", str(path), "--ro-bind", str(refused_file), str(path / "__init__.py")]
+        else:
+            args += ["--ro-bind", str(refused_file), str(path)]
     return args
+
+
+def refused_paths(packages: list[str]) -> list[Path]:
+    """Where the forbidden top-level ``packages`` live in the environment the child gets."""
+    found = set()
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        if spec and spec.origin and not locations:
+            locations.append(spec.origin)
+        for entry in sys.path:  # every copy on the path, not only the first
+            folder = Path(entry or ".")
+            locations += [str(folder / package)] if (folder / package).is_dir() else []
+            locations += map(str, folder.glob(f"{package}.*py")) if folder.is_dir() else []
+            locations += map(str, folder.glob(f"{package}.*.so")) if folder.is_dir() else []
+        found |= {Path(p).resolve() for p in locations if Path(p).exists()}
+    bound = _bound_prefixes() + [Path("/usr")]
+    return sorted(p for p in found if any(b in p.parents for b in bound))
+
+
+class UidLock:
+    """A uid that no other live child uses, held (by a lock file) until ``release`` or this process dies."""
+
+    def __init__(self):
+        UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+        for uid in CHILD_UIDS:
+            fd = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self.fd = uid, fd
+            return
+        raise OSError(f"all {len(CHILD_UIDS)} sandbox uids are in use")
+
+    def release(self) -> None:
+        os.close(self.fd)
 
 
 def _limit_resources(limits: Limits, uid: int):
@@ -199,7 +259,10 @@ def _limit_resources(limits: Limits, uid: int):
     # CUDA reserves far more address space than it uses, so with a GPU the limit is on data instead
     memory_limit = resource.RLIMIT_DATA if GPU_DEVICES else resource.RLIMIT_AS
 
+    parent = os.getpid()
+
     def apply():  # runs in the new process, before exec
+        die_with_parent(parent)
         resource.setrlimit(memory_limit, (limits.memory_mb * MIB,) * 2)
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT,) * 2)
@@ -217,49 +280,81 @@ def _owner(pid: str):
         return None
 
 
-class Child:
-    """One sandboxed child process that has imported one student file."""
+@dataclass(frozen=True)
+class Forbidden:
+    """What an exercise keeps from the student's code (see the manifest schema)."""
+    imports: tuple[str, ...] = ()  # packages: absent from the child's filesystem (and refused by its importer)
+    functions: tuple[str, ...] = ()  # library functions and classes that raise in the child
+    operators: tuple[str, ...] = ()  # parts of ATen operator names whose kernels raise in the child
+    modules: tuple[str, ...] = ()  # modules the child cannot import
 
-    def __init__(self, student_source: str, module: str, support_files: list[Path],
-                 forbidden_imports: list[str], limits: Limits):
-        self.limits = limits
+
+@lru_cache(maxsize=8)
+def _refused_paths_cached(packages: tuple[str, ...]) -> tuple[Path, ...]:
+    return tuple(refused_paths(list(packages)))
+
+
+class Child:
+    """One sandboxed child process that has imported one student file.
+
+    Creating one raises ``OSError`` (or ChildDied) when the sandbox cannot be set up; nothing is
+    left behind then.
+    """
+
+    def __init__(self, student_source: str, module: str, support_files: list[Path], forbidden: Forbidden,
+                 limits: Limits):
+        self.limits, self.process, self.uid_lock = limits, None, None
+        self.request_fd = self.response_fd = None
         self.folder = Path(tempfile.mkdtemp(prefix="nnex-child-"))
+        try:
+            self._start(student_source, module, support_files, forbidden)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, student_source: str, module: str, support_files: list[Path], forbidden: Forbidden) -> None:
         runtime, student, scratch = (self.folder / n for n in ("runtime", "student", "tmp"))
         for path in (runtime, student, scratch):
             path.mkdir()
-        for name in ("child.py", "codec.py"):
+        for name in ("child.py", "codec.py", "library_guard.py", REFUSED_PACKAGE):
             shutil.copy(SANDBOX_RUNTIME / name, runtime / name)
-        (student / f"{module}.py").write_text(student_source)
+        (student / f"{module}.py").write_text(student_source, encoding="utf-8")
         for support in support_files:  # the exercise's own copies, never the submission's
             shutil.copy(support, student / support.name)
 
+        sandbox = isolation()
+        if sandbox.drop_privileges:
+            self.uid_lock = UidLock()
+        uid = self.uid_lock.uid if self.uid_lock else os.getuid()
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
-        sandbox = isolation()
-        full = sandbox.full
-        uid = os.getuid() if sandbox.drop_to_uid is None else sandbox.drop_to_uid
-        if sandbox.drop_to_uid is not None:  # the child's own /tmp, for the user it becomes
-            os.chown(scratch, uid, uid)
-        inside = Path("/sandbox") if full else self.folder
+        inside = Path("/sandbox") if sandbox.full else self.folder
         config = {"student_dir": str(inside / "student"), "module": module,
                   "support_modules": [p.stem for p in support_files],
-                  "forbidden_imports": forbidden_imports, "uid": sandbox.drop_to_uid,
+                  "forbidden_imports": list(forbidden.imports),
+                  "guard": {"functions": list(forbidden.functions), "operators": list(forbidden.operators),
+                            "modules": list(forbidden.modules)},
+                  "uid": self.uid_lock.uid if self.uid_lock else None,
                   "request_fd": request_read, "response_fd": response_write}
-        home = "/tmp" if full else str(scratch)
+        home = "/tmp" if sandbox.full else str(scratch)
         command = [sys.executable, "-I", "-B", str(inside / "runtime" / "child.py"), json.dumps(config)]
-        if full:
-            command = [shutil.which("bwrap"), *_bwrap_base_args(sandbox.drop_to_uid is not None, scratch),
+        if sandbox.full:
+            refused = _refused_paths_cached(tuple(forbidden.imports))
+            command = [shutil.which("bwrap"), *_bwrap_base_args(sandbox.drop_privileges, refused, runtime / REFUSED_PACKAGE),
                        "--ro-bind", str(runtime), "/sandbox/runtime",
                        "--ro-bind", str(student), "/sandbox/student", "--chdir", "/tmp", "--", *command]
         environment = {"HOME": home, "TMPDIR": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+                       "PYTHONHASHSEED": "0",  # the same code gives the same messages, run after run
                        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                        "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.matplotlib"}
-        self.process = subprocess.Popen(
-            command, cwd=scratch, env=environment, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            pass_fds=(request_read, response_write), preexec_fn=_limit_resources(limits, uid))
-        os.close(request_read)
-        os.close(response_write)
+        try:
+            self.process = subprocess.Popen(
+                command, cwd=scratch, env=environment, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                pass_fds=(request_read, response_write), preexec_fn=_limit_resources(self.limits, uid))
+        finally:
+            os.close(request_read)
+            os.close(response_write)
 
     def receive(self, timeout: float):
         """The next response, decoded by the caller's codec hooks; raises ChildTimeout or ChildDied."""
@@ -299,7 +394,7 @@ class Child:
             return "the child stopped answering"
         if isolation().full and code > 128:  # bubblewrap exits with 128 + the signal that killed the child
             code = 128 - code
-        if code < 0:
+        if code < 0 and -code in signal.valid_signals():
             name = signal.Signals(-code).name
             cause = {"SIGKILL": " (memory or process limit?)", "SIGXCPU": " (CPU time limit)",
                      "SIGXFSZ": " (file size limit)", "SIGSEGV": " (crash)"}.get(name, "")
@@ -308,19 +403,24 @@ class Child:
 
     def kill(self) -> None:
         """Kill the child's whole process group, then every process left below the judge."""
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        self.process.wait()
+            self.process.wait()
         kill_descendants()
 
     def close(self) -> None:
         self.kill()
         for fd in (self.request_fd, self.response_fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.request_fd = self.response_fd = None
+        if self.uid_lock is not None:  # only now that nothing of the child runs any more
+            self.uid_lock.release()
+            self.uid_lock = None
         shutil.rmtree(self.folder, ignore_errors=True)
