@@ -100,6 +100,9 @@ def grade_exercise(servers: JudgeServers, submission: Submission, exercise, figu
         source, notes = student_code(path)
     except SubmissionError as error:
         return not_graded(exercise, "error", str(error))
+    except Exception as error:  # reading one file goes wrong: it costs only this exercise
+        return not_graded(exercise, "error", f"the submission's {exercise.student_file} cannot be read: "
+                                             f"{type(error).__name__}: {error}")
     return servers.run(exercise, source, submission.notes + notes, figures_dir)
 
 
@@ -110,7 +113,7 @@ def _pairs(submissions: list[Submission], exercises: list) -> list[tuple[Submiss
         for exercise in exercises:
             try:
                 wanted = submission.only is None or submission.locate(exercise) is not None
-            except SubmissionError:
+            except Exception:
                 wanted = True  # graded as an error, with the message
             if wanted:
                 pairs.append((submission, exercise))

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 from rich.console import Console
@@ -43,7 +45,7 @@ def write_json(results: list[dict], isolation: str, path: Path, interrupted: boo
 
 
 def write_csv(results: list[dict], exercise_ids: list[str], path: Path) -> None:
-    with open(path, "w", newline="") as handle:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "score", "max_score", *exercise_ids])
         for submission in results:
@@ -64,8 +66,16 @@ def write_gradescope(submission: dict, path: Path) -> None:
 
 
 def feedback_name(submission_id: str) -> str:
-    """The submission's feedback file is <name>.md, and its pictures are in the folder <name>/."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", submission_id).lstrip(".") or "submission"
+    """The submission's feedback file is <name>.md, and its pictures are in the folder <name>/.
+
+    Letters of any script are kept (José and Josè stay apart); a name that had to change gets a
+    short hash of the id, so that two ids never share a file.
+    """
+    name = re.sub(r"[^\w.-]", "_", unicodedata.normalize("NFC", submission_id)).lstrip(".")[:100]
+    if name and name == submission_id:
+        return name
+    digest = hashlib.sha256(submission_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{name or 'submission'}-{digest}"
 
 
 def feedback_text(submission: dict) -> str:
@@ -90,4 +100,4 @@ def feedback_text(submission: dict) -> str:
 def write_feedback(results: list[dict], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for submission in results:
-        (directory / f"{feedback_name(submission['id'])}.md").write_text(feedback_text(submission))
+        (directory / f"{feedback_name(submission['id'])}.md").write_text(feedback_text(submission), encoding="utf-8")

@@ -5,6 +5,7 @@ without running anything. A problem with one submission is recorded on it, never
 """
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import tempfile
@@ -16,7 +17,11 @@ import nbformat
 
 MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_BYTES = 200 * 2**20
-MAX_SOURCE_BYTES = 2 * 2**20
+MAX_DEPTH = 16  # folders below the submission's top where its files are looked for
+MAX_FILES = 20_000  # entries looked at in a submission's folder
+MAX_SOURCE_BYTES = 2 * 2**20  # a .py file, or the code of a notebook
+MAX_NOTEBOOK_BYTES = 64 * 2**20  # a notebook file, outputs (plots) included
+MAX_NOTES = 20  # notes (a line not run, a zip entry refused) reported one by one; the rest counted
 IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
 
 
@@ -44,9 +49,7 @@ class Submission:
         names = {exercise.student_file, f"{exercise.module}.ipynb"}
         if self.only is not None:
             return self.root / self.only if self.only in names else None
-        candidates = [p for p in self.root.rglob("*") if p.name in names and p.is_file()
-                      and not p.is_symlink() and not (IGNORED_PARTS & set(p.relative_to(self.root).parts))
-                      and not any(part.startswith(".") for part in p.relative_to(self.root).parts)]
+        candidates = [p for p in self._files() if p.name in names]
         if not candidates:
             return None
 
@@ -59,14 +62,37 @@ class Submission:
             raise SubmissionError(f"more than one candidate for {exercise.student_file}: {found}")
         return candidates[0]
 
+    def _files(self) -> list[Path]:
+        """The regular files up to MAX_DEPTH folders down, without links, hidden or ignored folders.
+
+        A loop over a stack, not recursion: a tree of any depth costs only what is looked at.
+        """
+        found, stack, seen = [], [(self.root, 0)], 0
+        while stack:
+            folder, depth = stack.pop()
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    seen += 1
+                    if seen > MAX_FILES:
+                        raise SubmissionError(f"holds more than {MAX_FILES} files and folders")
+                    if entry.name.startswith(".") or entry.name in IGNORED_PARTS or entry.is_symlink():
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        if depth < MAX_DEPTH:
+                            stack.append((Path(entry.path), depth + 1))
+                    elif entry.is_file(follow_symlinks=False):
+                        found.append(Path(entry.path))
+        return found
+
     def close(self) -> None:
         if self._extracted is not None:
             self._extracted.cleanup()
 
 
 def open_submission(path: Path, student_files: set[str]) -> Submission:
-    """A Submission for ``path``; its ``error`` says why it cannot be read, if it cannot."""
-    submission = Submission(id=path.stem if path.suffix == ".zip" else path.name, path=path)
+    """A Submission for ``path``; its ``error`` says why it cannot be read, if it cannot. Never raises."""
+    name = path.stem if path.suffix == ".zip" else path.name
+    submission = Submission(id=name.encode("utf-8", "replace").decode("utf-8"), path=path)
     try:
         if path.is_dir():
             submission.root = path
@@ -84,12 +110,15 @@ def open_submission(path: Path, student_files: set[str]) -> Submission:
             raise SubmissionError(f"{path.name} is neither a folder, a .zip, a .py nor an .ipynb file")
     except SubmissionError as error:
         submission.root, submission.error = None, str(error)
+    except Exception as error:  # whatever else goes wrong with one submission costs only that one
+        submission.close()
+        submission.root, submission.error = None, f"{submission.id} cannot be read: {type(error).__name__}: {error}"
     return submission
 
 
 def extract_zip(archive: Path, destination: Path) -> list[str]:
     """Extract the regular files of ``archive``; entries that would land outside are refused."""
-    notes = []
+    notes, deep = [], 0
     try:
         with zipfile.ZipFile(archive) as zipped:
             entries = zipped.infolist()
@@ -101,7 +130,10 @@ def extract_zip(archive: Path, destination: Path) -> list[str]:
                 name = PurePosixPath(entry.filename.replace("\\", "/"))
                 mode = entry.external_attr >> 16
                 if name.is_absolute() or ".." in name.parts or ":" in entry.filename:
-                    notes.append(f"refused zip entry {entry.filename!r}: it would land outside the submission")
+                    notes.append(f"refused zip entry {entry.filename[:200]!r}: it would land outside the submission")
+                    continue
+                if len(name.parts) > MAX_DEPTH + 1:
+                    deep += 1
                     continue
                 if stat.S_ISLNK(mode):
                     notes.append(f"refused zip entry {entry.filename!r}: it is a symbolic link")
@@ -112,45 +144,66 @@ def extract_zip(archive: Path, destination: Path) -> list[str]:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zipped.open(entry) as source, open(target, "wb") as sink:
                     shutil.copyfileobj(source, sink)
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as error:
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError) as error:
         raise SubmissionError(f"{archive.name} cannot be read as a zip: {error}") from None
-    return notes
+    if deep:
+        notes.insert(0, f"{archive.name}: {deep} entries more than {MAX_DEPTH} folders deep were left out")
+    return _at_most(notes, "refused zip entries")
+
+
+def _at_most(notes: list[str], what: str) -> list[str]:
+    return notes[:MAX_NOTES] + ([f"... and {len(notes) - MAX_NOTES} more {what}"] if len(notes) > MAX_NOTES else [])
 
 
 def student_code(path: Path) -> tuple[str, list[str]]:
-    """The code to run for a student file, and notes on what was left out.
+    """The code to run for a student file, and notes on what was left out or changed.
 
-    A notebook gives its code cells in order; outputs and metadata are ignored, and IPython magics
-    and shell escapes are reported and replaced by ``pass``, never run.
+    A .py file is UTF-8 text (a byte-order mark is dropped). A notebook gives its code cells in
+    order; outputs and metadata are ignored (so a notebook may be large with plots: the limit is
+    on its code), and IPython magics and shell escapes are reported and replaced by ``pass``, never
+    run. Characters that are not valid Unicode (a lone surrogate) become U+FFFD, with a note.
     """
-    if path.stat().st_size > MAX_SOURCE_BYTES:
-        raise SubmissionError(f"{path.name} is over {MAX_SOURCE_BYTES // 2**20} MiB")
+    size = path.stat().st_size
     if path.suffix == ".py":
+        if size > MAX_SOURCE_BYTES:
+            raise SubmissionError(f"{path.name} is over {MAX_SOURCE_BYTES // 2**20} MiB")
         try:
-            return path.read_text(encoding="utf-8"), []
+            return path.read_text(encoding="utf-8-sig"), []
         except UnicodeDecodeError as error:
             raise SubmissionError(f"{path.name} is not UTF-8 text: {error}") from None
+    if size > MAX_NOTEBOOK_BYTES:
+        raise SubmissionError(f"{path.name} is over {MAX_NOTEBOOK_BYTES // 2**20} MiB")
     try:
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # nbformat raises many kinds for a broken file
-        raise SubmissionError(f"{path.name} is not a readable notebook: {error}") from None
+        raise SubmissionError(f"{path.name} is not a readable notebook: {str(error)[:300]}") from None
+    code, notes = _notebook_code(notebook, path.name)
+    if len(code.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+        raise SubmissionError(f"the code cells of {path.name} hold over {MAX_SOURCE_BYTES // 2**20} MiB of code")
+    valid = code.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if valid != code:
+        notes.append(f"{path.name}: characters that are not valid Unicode were replaced by \ufffd")
+    return valid, notes
+
+
+def _notebook_code(notebook, name: str) -> tuple[str, list[str]]:
     cells, notes, futures = [], [], []
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.get("cell_type") != "code":
             continue
         lines = str(cell.get("source", "")).splitlines()
         if lines and lines[0].lstrip().startswith("%%"):
-            notes.append(f"{path.name}: cell {number}: cell magic {lines[0].strip()!r} was not run")
+            notes.append(f"{name}: cell {number}: cell magic {lines[0].strip()[:60]!r} was not run")
             continue
         kept = []
         for line in lines:
             stripped = line.lstrip()
             if stripped.startswith(("%", "!")):
-                notes.append(f"{path.name}: cell {number}: {stripped[:60]!r} was not run")
+                notes.append(f"{name}: cell {number}: {stripped[:60]!r} was not run")
                 line = line[: len(line) - len(stripped)] + "pass"
             elif line.startswith("from __future__ import"):  # fine at the top of a cell, so it goes first
                 futures.append(line)
                 line = "pass"
             kept.append(line)
         cells.append("\n".join(kept))
-    return "\n".join(futures + ["\n".join(cells)]) + "\n", notes
+    return "\n".join(futures + ["\n".join(cells)]) + "\n", _at_most(notes, "lines that were not run")

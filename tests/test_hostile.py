@@ -31,7 +31,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.manifests import load_manifest
+from grader.judge.scoring import MESSAGE_LIMIT
+from grader.manifests import load_manifest, load_manifests
 from grader.paths import MANIFESTS, ROOT
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
@@ -199,6 +200,16 @@ def test_the_solutions_keep_full_marks_in_the_same_run(graded):
         assert exercise["status"] == "graded"
         assert exercise["score"] == exercise["max_score"] > 0
     assert solutions["score"] == solutions["max_score"] > 0
+
+
+def test_every_message_is_short(graded):
+    """About 2 KB a message, the hint of a recognised mistake included, whatever the child sent."""
+    limit = MESSAGE_LIMIT + max(len(h) for m in load_manifests().values() for h in m.mistakes.values()) + 100
+    long = [(s["id"], e["id"], t["name"], len(t["message"])) for s in graded["report"]["submissions"]
+            for e in s["exercises"] for t in e["tests"] if len(t["message"]) > limit]
+    long += [(s["id"], e["id"], len(e["message"])) for s in graded["report"]["submissions"]
+             for e in s["exercises"] if len(e["message"]) > MESSAGE_LIMIT]
+    assert long == []
 
 
 def test_the_report_is_not_rewritten_after_the_run(graded):

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import json
 import os
 import random
 import socket
+import subprocess
+import sys
 import textwrap
 import time
 import types
@@ -251,6 +254,73 @@ def test_fork_count_is_bounded(sandbox, subreaper):
     assert count <= EXTRA_PROCESSES, f"the child forked {count} processes; RLIMIT_NPROC should stop it"
 
 
+@needs_bwrap
+def test_each_child_has_a_small_tmp_of_its_own(sandbox):
+    source = """
+        import os
+
+        def write(name):
+            with open(os.path.join("/tmp", name), "w") as handle:
+                handle.write("mine")
+            return sorted(os.listdir("/tmp"))
+
+        def fill():
+            try:
+                with open("/tmp/big", "wb") as handle:
+                    for _ in range(200):
+                        handle.write(bytes(2**20))
+            except OSError as error:
+                return error.strerror
+            return "filled"
+    """
+    first, second = sandbox(source), sandbox(source)
+    assert first.write("first") == ["first"]
+    assert second.write("second") == ["second"]  # not the first child's file
+    assert first.fill() == "No space left on device"  # the limit of its own tmpfs, not the machine's disk
+    assert second.write("again") == ["again", "second"]
+
+
+@needs_bwrap
+def test_concurrent_children_do_not_share_a_process_limit(sandbox, subreaper):
+    if not isolation().drop_privileges:
+        pytest.skip("children run as the invoking user: they share its process limit")
+    source = """
+        import os
+        import time
+
+        def forks(most):
+            count = 0
+            while count < most:
+                try:
+                    pid = os.fork()
+                except OSError:
+                    return count
+                if pid == 0:
+                    time.sleep(30)
+                    os._exit(0)
+                count += 1
+            return count
+    """
+    greedy, neighbour = sandbox(source), sandbox(source)
+    assert greedy.forks(400) <= EXTRA_PROCESSES  # it holds every process it may have
+    assert neighbour.forks(5) == 5
+
+
+def test_a_sandbox_that_cannot_start_is_the_graders_error_not_the_students(sandbox, monkeypatch):
+    proxy = sandbox("""
+        def f():
+            return 1
+    """)
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("grader.judge.proxy.Child", no_space)
+    with pytest.raises(StudentError, match="the sandbox could not start: OSError: .*No space left"):
+        proxy.f()
+    assert proxy.start_error and "No space left" in proxy.start_error
+
+
 # ---------------------------------------------------------------- what crosses the boundary
 
 def test_warnings_of_the_child_are_raised_again_here(sandbox):
@@ -461,3 +531,25 @@ def test_torch_imports_and_runs_under_the_memory_limit(sandbox, memory_mb):
             return float((x @ x.T).trace())
     """, memory_mb=memory_mb, call_timeout_s=60)
     assert proxy.use() == 64.0 * 64
+
+
+def test_an_exercise_whose_sandbox_cannot_start_is_an_error_for_the_instructor(tmp_path):
+    """The judge's result says so (status error, 0 points, "internal grader error"), never a silent 0."""
+    script = textwrap.dedent("""
+        import json, sys
+        import grader.judge.proxy
+        from grader.judge import worker
+        from grader.manifests import load_manifests
+
+        def no_space(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        grader.judge.proxy.Child = no_space
+        exercise = load_manifests()["neuron_gradient"]
+        print(json.dumps(worker.grade(exercise, exercise.solution_file.read_text(), [], None)))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                         env=dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"))
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["status"] == "error" and result["score"] == 0
+    assert result["message"].startswith("internal grader error: the sandbox could not start: OSError")

@@ -114,3 +114,35 @@ def test_a_broken_notebook_is_reported_by_name(tmp_path):
     (tmp_path / "neuron.ipynb").write_text("{ not json")
     with pytest.raises(SubmissionError, match="neuron.ipynb is not a readable notebook"):
         student_code(tmp_path / "neuron.ipynb")
+
+
+def test_a_folder_tree_deeper_than_the_recursion_limit_is_walked_without_recursion(tmp_path):
+    folder = tmp_path / "deep"
+    (folder / "01_neuron_gradient").mkdir(parents=True)
+    (folder / "01_neuron_gradient" / "neuron.py").write_text("x = 1\n")
+    levels = [folder]
+    for _ in range(1100):  # os.makedirs itself recurses: one folder at a time
+        levels.append(levels[-1] / "d")
+        levels[-1].mkdir()
+    (levels[-1] / "neuron.py").write_text("too deep to be looked at\n")
+    try:
+        submission = open_submission(folder, STUDENT_FILES)
+        assert submission.locate(EXERCISE) == folder / "01_neuron_gradient" / "neuron.py"
+    finally:  # pytest's own clean-up of old temporary folders recurses too
+        (levels[-1] / "neuron.py").unlink()
+        for level in reversed(levels[1:]):
+            level.rmdir()
+
+
+def test_a_py_file_with_a_byte_order_mark_is_read_without_it(tmp_path):
+    path = tmp_path / "neuron.py"
+    path.write_bytes(b"\xef\xbb\xbfx = 1\n")
+    assert student_code(path) == ("x = 1\n", [])
+
+
+def test_the_notes_of_a_notebook_full_of_magics_are_counted_not_listed(tmp_path):
+    path = tmp_path / "neuron.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%time 1\n" * 5000)]), path)
+    code, notes = student_code(path)
+    assert code.count("pass") == 5000
+    assert len(notes) == 21 and notes[-1] == "... and 4980 more lines that were not run"

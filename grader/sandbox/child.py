@@ -1,6 +1,6 @@
 """The sandboxed child: imports one student file and runs the calls the judge sends it.
 
-    python -I -B child.py CONFIG_JSON
+    python -s -B child.py CONFIG_JSON
 
 CONFIG_JSON: {"student_dir", "module", "support_modules", "forbidden_imports", "guard", "uid",
 "request_fd", "response_fd"}; with a uid, the child becomes that user, and with a guard
@@ -34,7 +34,7 @@ sys.path.insert(0, RUNTIME)
 import codec  # noqa: E402  (the runtime folder is on the path only for these imports)
 import library_guard  # noqa: E402
 
-sys.path.remove(RUNTIME)
+sys.path[:] = [entry for entry in sys.path if entry != RUNTIME]  # the script's own folder too
 
 import msgpack  # noqa: E402
 import numpy as np  # noqa: E402

@@ -337,7 +337,8 @@ class Child:
                   "uid": self.uid_lock.uid if self.uid_lock else None,
                   "request_fd": request_read, "response_fd": response_write}
         home = "/tmp" if sandbox.full else str(scratch)
-        command = [sys.executable, "-I", "-B", str(inside / "runtime" / "child.py"), json.dumps(config)]
+        # -s: no user site (that is -I but for -E: the environment is ours, and it fixes the hash seed)
+        command = [sys.executable, "-s", "-B", str(inside / "runtime" / "child.py"), json.dumps(config)]
         if sandbox.full:
             refused = _refused_paths_cached(tuple(forbidden.imports))
             command = [shutil.which("bwrap"), *_bwrap_base_args(sandbox.drop_privileges, refused, runtime / REFUSED_PACKAGE),
