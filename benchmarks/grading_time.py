@@ -24,12 +24,12 @@ from grader.grading import JudgeServers, grade_exercise
 from grader.judge.proxy import StudentProxy
 from grader.manifests import load_manifests
 from grader.paths import ROOT
-from grader.sandbox.launcher import Limits, harden_judge_process, isolation
+from grader.sandbox.launcher import Forbidden, Limits, harden_judge_process, isolation
 from grader.submissions import open_submission
 
 TOY_SOURCE = "import numpy as np\n\ndef double(x):\n    return 2 * x\n"
 TOY = SimpleNamespace(module="toy", student_file="toy.py", support_files=(), exercise_dir=ROOT,
-                      forbidden_imports=(), limits=Limits(30, 600, 1024, 60))
+                      forbidden=Forbidden(), limits=Limits(30, 600, 1024, 60))
 
 
 def sandbox_figures(repeat: int) -> tuple[float, float]:
@@ -69,12 +69,12 @@ def main() -> None:
         print(f"nnex grade solutions --jobs {jobs}: {time.perf_counter() - began:.1f} s")
     manifests = load_manifests()
     solutions = open_submission(ROOT / "solutions", {m.student_file for m in manifests.values()})
-    servers = JudgeServers()
+    servers = JudgeServers(1)
     try:
         for exercise in manifests.values():
             for run in ("first", "next"):  # the first job also starts the judge server
                 began = time.perf_counter()
-                result = grade_exercise(servers, solutions, exercise)
+                result = grade_exercise(servers, solutions, exercise, None)
                 print(f"  {exercise.id} ({run} job of a server): {time.perf_counter() - began:.1f} s "
                       f"({result['score']:g}/{result['max_score']:g})")
     finally:

@@ -51,7 +51,7 @@ def _judge_servers() -> JudgeServers:
     with _servers_lock:
         if _servers is None:
             harden_judge_process()
-            _servers = JudgeServers()
+            _servers = JudgeServers(1)
             atexit.register(kill_descendants)
             atexit.register(_servers.close)  # runs first: atexit goes in reverse order
         return _servers

@@ -59,7 +59,8 @@ def _refuse_operators(patterns, exercise_file):
 
 
 def _resolve(dotted):
-    """(owner, attribute name, object) for a dotted name, importing the longest module prefix."""
+    """(owner, attribute name, object) for a dotted name, importing the longest module prefix;
+    None where this version of the library has no such thing (then there is nothing to refuse)."""
     parts = dotted.split(".")
     for split in range(len(parts) - 1, 0, -1):
         try:
@@ -67,9 +68,9 @@ def _resolve(dotted):
         except ImportError:
             continue
         for part in parts[split:-1]:
-            owner = getattr(owner, part)
-        return owner, parts[-1], getattr(owner, parts[-1])
-    raise ImportError(f"cannot resolve {dotted}")
+            owner = getattr(owner, part, None)
+        return (owner, parts[-1], getattr(owner, parts[-1])) if hasattr(owner, parts[-1]) else None
+    return None
 
 
 def _raising_code(message):
@@ -81,7 +82,10 @@ def _raising_code(message):
 
 def _refuse_function(dotted, exercise_file):
     """Make ``dotted`` raise wherever it is referenced; returns the module that defined it, if any."""
-    owner, attribute, target = _resolve(dotted)
+    found = _resolve(dotted)
+    if found is None:
+        return None
+    owner, attribute, target = found
     message = _message(dotted, exercise_file)
     if isinstance(target, type):
         for method in ("__init__", "forward"):
