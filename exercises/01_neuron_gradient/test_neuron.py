@@ -1,8 +1,9 @@
 """Public tests for exercise 01 (neuron_gradient).
 
-Run them from this folder with ``pytest``. They check known values, shapes and a finite-difference
-check of your gradient. The grader runs these and further hidden tests on fresh random inputs, so
-passing here is a good sign, not a guarantee.
+Run them from this folder with ``pytest``. They check known values (and fresh random ones beside
+them, so that no fixed answer passes), shapes and a finite-difference check of your gradient. The
+grader runs these and further hidden tests on fresh random inputs, so passing here is a good sign,
+not a guarantee.
 """
 import numpy as np
 
@@ -46,7 +47,7 @@ def _losses_array(value, steps):
     return expect_array(value, "losses", shape=(steps,))
 
 
-def test_sigmoid_known_values(student):
+def test_sigmoid_known_values(student, rng):
     z = np.array([[0.0, 2.0, -2.0], [1e4, -1e4, 30.0]])
     with expect_no_warning("sigmoid([[0, 2, -2], [1e4, -1e4, 30]])", "sigmoid_overflow"):
         s = student.sigmoid(z)
@@ -56,15 +57,23 @@ def test_sigmoid_known_values(student):
     assert_close(s[0, 0], 0.5, "sigmoid(0)")
     assert_close(s[0, 1] + s[0, 2], 1.0, "sigmoid(2) + sigmoid(-2) (σ(-z) = 1 - σ(z))")
     assert_close(s, _sigmoid(z), "sigmoid(z)", rtol=1e-10, atol=1e-12)
+    z = rng.normal(scale=5.0, size=(3, 4))  # and fresh values, which no fixed answer fits
+    s = expect_array(student.sigmoid(z.copy()), "sigmoid(z) for z of shape (3, 4)", shape=(3, 4))
+    assert_close(s, _sigmoid(z), "sigmoid(z) for random z of shape (3, 4)", rtol=1e-10, atol=1e-12)
 
 
-def test_sigmoid_prime_known_values(student):
+def test_sigmoid_prime_known_values(student, rng):
     z = np.array([0.0, 1.0, -3.0, 5.0])
     ds = expect_array(student.sigmoid_prime(z), "sigmoid_prime(z) for z of shape (4,)", shape=(4,))
     s = _sigmoid(z)
     assert_close(ds, s * (1 - s), "sigmoid_prime([0, 1, -3, 5])", rtol=1e-10, atol=1e-12,
                  mistakes={"sigmoid_prime_of_z": z * (1 - z)})
     assert_close(ds[0], 0.25, "sigmoid_prime(0)")
+    z = rng.normal(scale=3.0, size=7)  # and fresh values, which no fixed answer fits
+    ds = expect_array(student.sigmoid_prime(z.copy()), "sigmoid_prime(z) for z of shape (7,)", shape=(7,))
+    s = _sigmoid(z)
+    assert_close(ds, s * (1 - s), "sigmoid_prime(z) for random z of shape (7,)", rtol=1e-10, atol=1e-12,
+                 mistakes={"sigmoid_prime_of_z": z * (1 - z)})
 
 
 def test_neuron_forward_shape_and_values(student, rng):
@@ -74,11 +83,16 @@ def test_neuron_forward_shape_and_values(student, rng):
     assert_close(a, _sigmoid(x @ w + b), "neuron_forward(x, w, b)", rtol=1e-10, atol=1e-12)
 
 
-def test_mse_loss_known_value(student):
+def test_mse_loss_known_value(student, rng):
     a, y = np.array([0.5, 0.5, 1.0]), np.array([0.0, 1.0, 1.0])
     loss = expect_scalar(student.mse_loss(a, y), "mse_loss(a, y)")
     assert_close(loss, 0.5 / 3, "mse_loss([0.5, 0.5, 1], [0, 1, 1])",
                  mistakes={"mse_sum_not_mean": 0.5, "mse_half": 0.25 / 3})
+    a, y = rng.uniform(size=8), rng.uniform(size=8)  # and fresh values, which no fixed answer fits
+    loss = expect_scalar(student.mse_loss(a.copy(), y.copy()), "mse_loss(a, y) for a, y of shape (8,)")
+    expected = float(np.mean((a - y) ** 2))
+    assert_close(loss, expected, "mse_loss(a, y) for random a, y of shape (8,)", rtol=1e-10, atol=1e-14,
+                 mistakes={"mse_sum_not_mean": 8 * expected, "mse_half": expected / 2})
 
 
 def test_neuron_gradients_finite_difference(student, rng):

@@ -1,7 +1,8 @@
 """Public tests for exercise 02 (numpy_mlp).
 
-Run them from this folder with ``pytest``. They check shapes, known values, finite differences of
-the network's loss, Adam's first steps and a short training run on the two moons. The grader runs
+Run them from this folder with ``pytest``. They check shapes, known values (and fresh random ones
+beside them, so that no fixed answer passes), finite differences of the network's loss, Adam's
+first steps and a short training run on the two moons, turned by a random angle. The grader runs
 these and further hidden tests on fresh random inputs, so passing here is a good sign, not a
 guarantee.
 """
@@ -57,6 +58,14 @@ def _central_difference(f, array, eps=1e-6):
     return grad
 
 
+def _turned(x, y, rng):
+    """The two moons turned by a random angle, their labels swapped half the time: a network
+    fixed in advance cannot fit them, one trained on them can."""
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return x @ rotation.T, (1.0 - y if rng.uniform() < 0.5 else y)
+
+
 def _param_dict(value, like, name):
     """value must be a dict with the keys and shapes of ``like``; returns it with float64 arrays."""
     if type(value) is not dict or set(value) != set(like):
@@ -109,7 +118,7 @@ def test_linear_forward_and_backward(student, rng):
                      mistakes={"db_averaged": numeric / n} if name == "db" else None)
 
 
-def test_relu_forward_and_backward(student):
+def test_relu_forward_and_backward(student, rng):
     x = np.array([[-2.0, 0.0, 3.0], [1.5, -0.5, 0.0]])
     dout = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     out, cache = expect_tuple(student.relu_forward(x.copy()), "relu_forward(x)", 2)
@@ -119,9 +128,18 @@ def test_relu_forward_and_backward(student):
     assert_close(dx, [[0.0, 0.0, 3.0], [4.0, 0.0, 0.0]],
                  "relu_backward: the gradient passes only where the input was > 0",
                  mistakes={"relu_grad_at_zero": [[0.0, 2.0, 3.0], [4.0, 0.0, 6.0]]})
+    x = rng.normal(size=(4, 5))  # and fresh values, which no fixed answer fits
+    x[rng.uniform(size=x.shape) < 0.25] = 0.0
+    dout = rng.normal(size=(4, 5))
+    out, cache = expect_tuple(student.relu_forward(x.copy()), "relu_forward(x)", 2)
+    out = expect_array(out, "out of relu_forward for x of shape (4, 5)", shape=(4, 5))
+    assert_close(out, np.maximum(x, 0.0), "relu_forward(x) for random x of shape (4, 5)")
+    dx = expect_array(student.relu_backward(dout.copy(), cache), "relu_backward(dout, cache)", shape=(4, 5))
+    assert_close(dx, dout * (x > 0), "relu_backward(dout, cache) for random x of shape (4, 5)",
+                 mistakes={"relu_grad_at_zero": dout * (x >= 0)})
 
 
-def test_bce_with_logits_known_values(student):
+def test_bce_with_logits_known_values(student, rng):
     s = np.array([0.0, 2.0, -3.0, 1e4, -1e4])
     y = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
     with expect_no_warning("bce_with_logits for logits up to ±1e4", "loss_unstable"):
@@ -138,6 +156,15 @@ def test_bce_with_logits_known_values(student):
     sigma = np.array([0.5, 1 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(3.0)), 1.0, 0.0])
     assert_close(dlogits, (sigma - y) / 5, "dlogits = (sigmoid(s) - y) / N", rtol=1e-9, atol=1e-12,
                  mistakes={"dlogits_missing_1_over_n": sigma - y})
+    s = rng.normal(scale=3.0, size=9)  # and fresh values, which no fixed answer fits
+    y = (rng.uniform(size=9) < 0.5).astype(np.float64)
+    loss, dlogits = expect_tuple(student.bce_with_logits(s.copy(), y.copy()), "bce_with_logits(logits, y)", 2)
+    assert_close(expect_scalar(loss, "loss for random logits of shape (9,)"),
+                 np.mean(np.logaddexp(0.0, s) - y * s), "the mean loss for random logits of shape (9,)",
+                 rtol=1e-10, atol=1e-12)
+    assert_close(expect_array(dlogits, "dlogits", shape=(9,)), (1 / (1 + np.exp(-s)) - y) / 9,
+                 "dlogits for random logits of shape (9,)", rtol=1e-9, atol=1e-12,
+                 mistakes={"dlogits_missing_1_over_n": 1 / (1 + np.exp(-s)) - y})
 
 
 def test_mlp_gradients_finite_difference(student, rng):
@@ -181,12 +208,26 @@ def test_adam_first_steps(student, rng):
                                    current[name] - lr * 0.1 * grads[name] / np.sqrt(0.001 * grads[name] ** 2)}
                          if step == 1 else None)
         current = expected
+    # then the gradient turns around: Adam's first moment still remembers the old direction, so
+    # the parameters go on the same way by about a quarter of lr (a step by the new gradient alone
+    # would go back by lr)
+    result = expect_tuple(student.adam_step(_copy(current), {k: -g for k, g in grads.items()}, state, lr),
+                          "adam_step (step 3)", 2)
+    new = _param_dict(result[0], params, "the params after adam_step 3")
+    for name in params:
+        moved = (new[name] - current[name]) / (-lr * np.sign(grads[name]))  # in units of lr, the old way
+        if not np.all((moved > 0.1) & (moved < 0.5)):
+            fail(f"{name} after step 3, where the gradient turned around, moved by {np.round(moved, 3).tolist()} "
+                 "times lr in the old direction; Adam's momentum keeps it going that way by about 0.26")
 
 
-def test_train_and_predict_on_moons(student):
+def test_train_and_predict_on_moons(student, rng):
     data_rng = np.random.default_rng(2024)
     x_train, y_train = make_moons(300, noise=0.15, rng=data_rng)
     x_test, y_test = make_moons(500, noise=0.15, rng=data_rng)
+    turn = int(rng.integers(2**32))  # the same turn and label swap for both sets
+    (x_train, y_train), (x_test, y_test) = (_turned(x, y, np.random.default_rng(turn))
+                                            for x, y in ((x_train, y_train), (x_test, y_test)))
     epochs = 30
     params, losses = expect_tuple(
         student.train(x_train, y_train, [2, 32, 32, 1], epochs=epochs, lr=0.01, batch_size=32, seed=0),

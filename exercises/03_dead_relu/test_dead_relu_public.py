@@ -1,8 +1,9 @@
 """Public tests for exercise 03 (dead_relu).
 
-Run them from this folder with ``pytest``. They check small hand-made cases and train the network
-once with each of your configs (seed 0). The grader runs these and further hidden tests on fresh
-inputs and with seeds of its own, so passing here is a good sign, not a guarantee.
+Run them from this folder with ``pytest``. They check small hand-made cases (and fresh random ones
+beside them, so that no fixed answer passes) and train the network once with each of your configs
+(seed 0). The grader runs these and further hidden tests on fresh inputs and with seeds of its
+own, so passing here is a good sign, not a guarantee.
 """
 import numpy as np
 
@@ -52,7 +53,7 @@ def _train(student_config, name, seed=0):
     return settings, params, x_train, x_val, y_val
 
 
-def test_dead_unit_mask_small_example(student):
+def test_dead_unit_mask_small_example(student, rng):
     z = np.array([[-1.0, 0.0, -2.0, 3.0],
                   [-0.5, 0.0, -1.0, 1.0],
                   [-2.0, 0.0, -0.5, -1.0],
@@ -65,9 +66,19 @@ def test_dead_unit_mask_small_example(student):
                  mistakes={"zero_counts_as_firing": [True, False, False, False],
                            "any_instead_of_all": [True, True, True, True],
                            "mask_inverted": [False, False, True, True]})
+    z = rng.normal(size=(20, 9))  # and fresh values, which no fixed answer fits
+    units = rng.permutation(9)
+    z[:, units[:4]] = -np.abs(z[:, units[:4]])       # units 0-2 never fire: dead
+    z[rng.integers(20), units[2]] = 0.0               # (0 is not firing)
+    z[rng.integers(20), units[3]] = 0.5               # unit 3 fires for one input: alive
+    mask = _mask(student.dead_unit_mask(z.copy()), "dead_unit_mask(z) for z of shape (20, 9)", 9)
+    assert_close(mask, np.all(z <= 0, axis=0), "dead_unit_mask(z) for random z of shape (20, 9) (True = dead)",
+                 mistakes={"zero_counts_as_firing": np.all(z < 0, axis=0),
+                           "any_instead_of_all": np.any(z <= 0, axis=0),
+                           "mask_inverted": ~np.all(z <= 0, axis=0)})
 
 
-def test_dead_fraction_small_network(student):
+def test_dead_fraction_small_network(student, rng):
     x = np.array([[1.0, 2.0], [2.0, -1.0], [-1.0, 1.0], [3.0, 3.0]])
     params = {
         # layer 1: unit 0 fires, unit 1 never (bias -10), unit 2 is exactly 0 for every input,
@@ -87,17 +98,32 @@ def test_dead_fraction_small_network(student):
                  mistakes={"zero_counts_as_firing": [0.25, 0.0],
                            "sparsity_instead_of_dead": [11 / 16, 7 / 8],
                            "any_instead_of_all": [0.75, 1.0]})
+    # and a random network whose negative biases kill some units, which no fixed answer fits
+    sizes = (2, 10, 8, 6, 1)
+    params = {}
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"W{layer}"] = rng.normal(size=(fan_in, fan_out))
+        params[f"b{layer}"] = rng.normal(size=fan_out) - 1.5
+    x = rng.normal(size=(50, 2))
+    result = student.dead_fraction({k: v.copy() for k, v in params.items()}, x.copy())
+    fractions = _fractions(result, "dead_fraction(params, x) for a network with 3 hidden layers", 3)
+    assert_close(fractions, _dead_fractions(params, x, "relu"), "dead_fraction(params, x) for a random network")
 
 
-def test_leaky_relu_forward_known_values(student):
+def test_leaky_relu_forward_known_values(student, rng):
     x = np.array([[-2.0, -0.5, 0.0], [0.5, 3.0, -10.0]])
     result = expect_tuple(student.leaky_relu_forward(x.copy(), 0.1), "leaky_relu_forward(x, 0.1)", 2)
     out = expect_array(result[0], "out of leaky_relu_forward(x, 0.1) for x of shape (2, 3)", shape=(2, 3))
     assert_close(out, [[-0.2, -0.05, 0.0], [0.5, 3.0, -1.0]], "leaky_relu_forward(x, 0.1)",
                  mistakes={"leaky_forward": np.where(x > 0, x, 0.01 * x)})
+    x, alpha = rng.normal(size=(3, 4)), 0.2  # and fresh values, which no fixed answer fits
+    result = expect_tuple(student.leaky_relu_forward(x.copy(), alpha), "leaky_relu_forward(x, 0.2)", 2)
+    out = expect_array(result[0], "out of leaky_relu_forward(x, 0.2) for x of shape (3, 4)", shape=(3, 4))
+    assert_close(out, np.where(x > 0, x, alpha * x), "leaky_relu_forward(x, 0.2) for random x of shape (3, 4)",
+                 mistakes={"leaky_forward": np.where(x > 0, x, 0.01 * x)})
 
 
-def test_leaky_relu_backward_known_values(student):
+def test_leaky_relu_backward_known_values(student, rng):
     x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
     dout = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     result = expect_tuple(student.leaky_relu_forward(x.copy(), 0.1), "leaky_relu_forward(x, 0.1)", 2)
@@ -107,6 +133,14 @@ def test_leaky_relu_backward_known_values(student):
                  mistakes={"leaky_backward_slope": [0.0, 0.0, 0.0, 4.0, 5.0],
                            "leaky_zero_side": [0.1, 0.2, 3.0, 4.0, 5.0],
                            "alpha_not_cached": [0.01, 0.02, 0.03, 4.0, 5.0]})
+    x, dout, alpha = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), 0.2  # fresh values too
+    result = expect_tuple(student.leaky_relu_forward(x.copy(), alpha), "leaky_relu_forward(x, 0.2)", 2)
+    dx = expect_array(student.leaky_relu_backward(dout.copy(), result[1]),
+                      "leaky_relu_backward(dout, cache) for x of shape (3, 4)", shape=(3, 4))
+    assert_close(dx, dout * np.where(x > 0, 1.0, alpha),
+                 "leaky_relu_backward(dout, cache) with alpha = 0.2 for random x of shape (3, 4)",
+                 mistakes={"leaky_backward_slope": dout * (x > 0),
+                           "alpha_not_cached": dout * np.where(x > 0, 1.0, 0.01)})
 
 
 def test_dying_config_kills_the_first_layer_seed_0(student):

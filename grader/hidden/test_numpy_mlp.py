@@ -4,7 +4,11 @@ Fresh seeded inputs (the ``rng`` fixture) in float64, with N, D and M all differ
 transposed gradient shows up; the PyTorch reference (autograd, torch.optim.Adam) as the oracle;
 statistics for the initialisation; and a training run whose accuracy the judge measures itself,
 from the returned parameters, with the reference's forward pass on points the network never saw.
-When a wrong answer equals what a catalogued mistake gives, the failure names it.
+The training data are two moons turned by an angle and with labels maybe swapped, both drawn here,
+so that no network fixed in advance fits them. A property (the generator used, a reproducible
+training) earns its points only from a function that computes its task, at least roughly: weights
+that look like an initialisation, a network that fits its data. When a wrong answer equals what a
+catalogued mistake gives, the failure names it.
 """
 import zlib
 
@@ -111,6 +115,13 @@ def _adam_numpy(params, grads_per_step, lr, beta1=0.9, beta2=0.999, eps=1e-8, t_
     return np.array(history)
 
 
+def _disguised(x, y, rng):
+    """The two moons turned by an angle drawn from rng, and their labels swapped half the time."""
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return x @ rotation.T, (1.0 - y if rng.uniform() < 0.5 else y)
+
+
 def _losses(value, count, name):
     """A list or array of ``count`` finite numbers, as an array."""
     if type(value) in (list, tuple):
@@ -169,8 +180,25 @@ def test_init_params_xavier_statistics(student, rng):
     _check_init_statistics(params, sizes, "xavier")
 
 
+def _looks_initialised(params, sizes):
+    """None when the weights look like an initialisation, roughly; else what does not.
+
+    Every W_l is divided by He's standard deviation sqrt(2 / fan_in) and the values are pooled: they
+    must be centred on 0 (|mean| at most half their spread) with a spread within a factor 4 of 1.
+    The He, Xavier and fan_out variants, and a wrong scale within that factor, pass; values in
+    [0, 1), constants and zeros do not.
+    """
+    scaled = np.concatenate([np.ravel(params[f"W{layer}"]) / np.sqrt(2.0 / fan_in)
+                             for layer, fan_in in enumerate(sizes[:-1], start=1)])
+    spread, centre = float(np.std(scaled)), float(np.mean(scaled))
+    if not 0.25 <= spread <= 4.0 or abs(centre) > 0.5 * spread:
+        return (f"the weights, each divided by sqrt(2 / fan_in), have mean {centre:.3g} and standard "
+                f"deviation {spread:.3g}; an initialisation gives about 0 and 1")
+    return None
+
+
 def test_init_params_uses_the_given_generator(student, rng):
-    sizes = [5, 7, 3, 1]
+    sizes = [6, 9, 4, 1]
     seed = int(rng.integers(2**32))
     shapes = _sizes_params(sizes)
     first = _param_dict(student.init_params(sizes, np.random.default_rng(seed)), shapes, "init_params")
@@ -180,6 +208,13 @@ def test_init_params_uses_the_given_generator(student, rng):
         fail("two calls with generators in the same state gave different weights", "global_rng")
     if np.array_equal(_flat(first), _flat(other)):
         fail("generators seeded differently gave the same weights", "global_rng")
+    # reproducible randomness is worth something only as an initialisation; its exact statistics
+    # are judged by the tests above
+    for params in (first, other):
+        problem = _looks_initialised(params, sizes)
+        if problem:
+            fail(f"init_params({sizes}, rng) draws from the generator, but {problem}: this test pays only "
+                 "for weights that look like an initialisation")
 
 
 # ---------------------------------------------------------------- the linear layer
@@ -390,6 +425,7 @@ def test_adam_uses_its_hyperparameters(student, rng):
 # ---------------------------------------------------------------- training
 
 MOONS = {"noise": 0.15, "n_train": 300, "n_test": 500}
+TRAINED_LOSS = 0.3  # a trained network's mean training loss is below this (chance: log 2 = 0.69)
 TRAINING = {"epochs": 30, "lr": 0.01, "batch_size": 32, "seed": 11}
 SIZES = [2, 32, 32, 1]
 
@@ -400,6 +436,10 @@ def moons_run(student):
     data_rng = np.random.default_rng(zlib.crc32(b"numpy_mlp moons"))
     x_train, y_train = make_moons(MOONS["n_train"], MOONS["noise"], data_rng)
     x_test, y_test = make_moons(MOONS["n_test"], MOONS["noise"], data_rng)
+    # the same turn and label swap for both sets: a network fitted in advance to two moons fails
+    turn = int(data_rng.integers(2**32))
+    (x_train, y_train), (x_test, y_test) = (_disguised(x, y, np.random.default_rng(turn))
+                                            for x, y in ((x_train, y_train), (x_test, y_test)))
     result = expect_tuple(student.train(x_train.copy(), y_train.copy(), list(SIZES), **TRAINING),
                           "train(x, y, [2, 32, 32, 1], epochs=30, lr=0.01, batch_size=32, seed=11)", 2)
     data = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
@@ -435,14 +475,23 @@ def test_train_losses_one_per_epoch_and_decreasing(moons_run):
         fail(f"the loss per epoch went from {losses[0]:.4g} to {losses[-1]:.4g}; it should fall clearly")
     params = _param_dict(params, _sizes_params(SIZES), "the params returned by train")
     final = _np(ref.bce_with_logits(ref.mlp_forward(params, data["x_train"]), data["y_train"])[0])
+    # a falling history is worth something only beside a network that learnt: the judge's loss of it
+    if not final < TRAINED_LOSS:
+        fail(f"the training loss of the returned params is {final:.4g} (chance: log 2 = 0.693); a trained "
+             f"network scores below {TRAINED_LOSS}: the returned params should be the trained ones")
     if not final < losses[0]:
         fail(f"the training loss of the returned params is {final:.4g}, not below the first epoch's "
              f"{losses[0]:.4g}: the returned params should be the trained ones")
+    # the history must end where the returned network is (within a factor 4: the last epoch's mean
+    # over its batches, taken while the weights still moved)
+    if not final / 4 - 0.05 <= losses[-1] <= 4 * final + 0.05:
+        fail(f"the last epoch's loss is {losses[-1]:.4g}, but the returned params have a training loss of "
+             f"{final:.4g}: losses should be the mean training loss of each epoch of this run")
 
 
 def test_train_is_reproducible_given_the_seed(student, rng):
-    x, y = make_moons(64, 0.2, rng)
-    sizes, settings = [2, 8, 1], {"epochs": 3, "lr": 0.01, "batch_size": 16}
+    x, y = _disguised(*make_moons(128, 0.2, rng), rng)
+    sizes, settings = [2, 16, 1], {"epochs": 20, "lr": 0.05, "batch_size": 16}
     shapes = _sizes_params(sizes)
     runs = [_param_dict(expect_tuple(student.train(x.copy(), y.copy(), list(sizes), **settings, seed=seed),
                                      f"train(..., seed={seed})", 2)[0], shapes, "the params returned by train")
@@ -452,6 +501,14 @@ def test_train_is_reproducible_given_the_seed(student, rng):
     if np.allclose(_flat(runs[0]), _flat(runs[2]), rtol=1e-12, atol=0):
         fail("train with seeds 5 and 6 gave the same parameters: the seed should drive the initialisation "
              "and the shuffling", "global_rng")
+    # reproducible randomness is worth something only from a training: each network must fit its
+    # data roughly (these settings give about 94% or more; a random network rarely 85%, let alone two)
+    for seed, params in ((5, runs[0]), (6, runs[2])):
+        accuracy = ref.accuracy(params, x, y)
+        if accuracy < 0.85:
+            fail(f"train is reproducible, but the network it returns for seed {seed} classifies {accuracy:.1%} "
+                 f"of its {len(y)} training points correctly, where training with these settings gives "
+                 "at least 85%: this test pays only for a network that was trained")
 
 
 def test_predict_matches_reference(student, rng):
