@@ -7,6 +7,11 @@ properties any correct answer has: rows that sum to 1, exact zeros in the future
 change of the future leaves alone, no nan at logits of ±1e4, inputs left untouched. Expected values
 and the values of the catalogued mistakes are computed here in float64; when a wrong answer equals
 what a mistake gives, the failure names it (see the manifest's hints).
+
+A property earns points only from a function that attends (see "gates" below): code that is causal
+or a distribution by construction (a uniform causal pattern, out = x W_v, zeros of the right dtype)
+has the properties and computes nothing. The gates are loose on purpose: a wrong scale or any
+catalogued mistake passes them, so that one mistake costs its own tests and not every property too.
 """
 import math
 import re
@@ -15,12 +20,13 @@ import pytest
 import torch
 
 from attention_support import plot_attention_pattern
-from nnex_check import assert_close, expect_tensor, expect_tuple, fail, relative_error
+from nnex_check import assert_close, call_with_arguments, expect_tensor, expect_tuple, fail, relative_error
 from reference import attention as ref
 
 STUDENT_MODULE = "attention"
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])  # never skipped: a skip scores 0
-TOLERANCE = {torch.float64: {"rtol": 1e-9, "atol": 1e-11}, torch.float32: {"rtol": 1e-4, "atol": 1e-5}}
+# float64: loose enough for a correct answer with a float32 constant in it (sqrt(d) as a float32 tensor)
+TOLERANCE = {torch.float64: {"rtol": 1e-6, "atol": 1e-9}, torch.float32: {"rtol": 1e-4, "atol": 1e-5}}
 LENGTHS = (6, 11, 1)  # T = 1 last: there several mistakes look alike
 SIZE_CLASH = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)")
 
@@ -66,7 +72,8 @@ def _pattern_mistakes(q, k, causal, d_model=None):
 
     scaled = raw / math.sqrt(d_head)
     mistakes = [("no_scaling", pattern(raw)), ("scale_not_sqrt", pattern(raw / d_head)),
-                ("softmax_dim", pattern(scaled, dim=-2)), ("causal_ignored", pattern(scaled, masked=not causal))]
+                ("softmax_dim", pattern(scaled, dim=-2)), ("causal_ignored", pattern(scaled, masked=not causal)),
+                ("scores_transposed", pattern(scaled.transpose(-2, -1)))]
     if d_model is not None:
         mistakes.append(("scale_d_model", pattern(raw / math.sqrt(d_model))))
     if causal:
@@ -168,6 +175,105 @@ def _check_past_unchanged(before, after, first_changed, name, dtype, mistake=lam
              "the output must depend on the input")
 
 
+# ---------------------------------------------------------------- gates of the property tests
+#
+# A softmax gives the larger score the larger weight whatever its scale, so "the weights of each row are
+# ordered as the scores q·k" tells attention from code that computes nothing (a uniform or an identity
+# pattern, weights from the keys alone, zeros) and lets every scale through (no 1/sqrt(d), sqrt(d_model),
+# 1/d). Patterns that a catalogued mistake gives pass too: that mistake costs its own tests.
+
+ORDER_MARGIN = 0.05  # keys whose scores differ by less than this share of the largest |score| are not compared
+RESOLUTION = {torch.float64: 1e-9, torch.float32: 1e-5}  # to which weights solved for from an output are known
+PROBE_T, PROBE_D = 5, 8  # the probe's tokens and width: T < d, so that an output that mixes no values shows
+
+
+def _misordered(weights, scores, allowed, resolution):
+    """(b, i, a, c): a row i where key a scores clearly above key c (both allowed) but does not weigh more
+    by over ``resolution``; None when the allowed keys of every row are weighted in the order of their scores."""
+    margin = ORDER_MARGIN * float(scores.abs().max())
+    above = (scores.unsqueeze(-1) - scores.unsqueeze(-2)) > margin          # (B, T, T, T) [b, i, a, c]
+    heavier = (weights.unsqueeze(-1) - weights.unsqueeze(-2)) > resolution  # nan is never heavier
+    both_allowed = allowed.unsqueeze(-1) & allowed.unsqueeze(-2)            # (T, T, T) [i, a, c]
+    found = (both_allowed & above & ~heavier).nonzero()                     # row-major: the first one
+    return tuple(int(index) for index in found[0]) if len(found) else None
+
+
+def _check_attends(weights, q, k, name, dtype, resolution=0.0):
+    """The gate: weights (float64, CPU, (B, T, T)) must be a causal attention pattern of q and k.
+
+    In every row the keys j <= i are weighted in the order of their scores q·k (at any scale; or of the
+    scores transposed, k_i·q_j, another mistake), or the weights are what a catalogued mistake gives.
+    """
+    q, k = _exact(q), _exact(k)
+    scores = q @ k.transpose(-2, -1)                                    # (B, T, T), unscaled
+    allowed = torch.ones(scores.shape[-2:], dtype=torch.bool).tril()
+    where = _misordered(weights, scores, allowed, resolution)
+    if where is None or _misordered(weights, scores.transpose(-2, -1), allowed, resolution) is None \
+            or any(torch.allclose(weights, wrong, equal_nan=True, **TOLERANCE[dtype])
+                   for _, wrong in _pattern_mistakes(q, k, True)):
+        return
+    b, i, a, c = where
+
+    def weight(j):  # what is below the resolution shows as 0
+        value = float(weights[b, i, j])
+        return f"{value if abs(value) > max(resolution, 1e-12) else 0.0:.4g}"
+    fail(f"{name} does not attend by the scores: in row {i} (batch {b}) key {a} has the larger score q·k "
+         f"({float(scores[b, i, a]):.4g} > {float(scores[b, i, c]):.4g}) but not the larger weight "
+         f"({weight(a)} vs {weight(c)}); a softmax of the scores weighs the keys in the order of their "
+         "scores, whatever its scale. The properties of this test earn points only for weights computed "
+         "from q and k")
+
+
+def _rotation(rng, d):
+    """A random orthogonal (d, d) matrix, float64 on the CPU."""
+    return torch.linalg.qr(torch.as_tensor(rng.normal(size=(d, d))))[0]
+
+
+def _probe_inputs(rng, dtype, device):
+    """x, W_q, W_k, W_v, W_o on which a head's output shows its weights: out = weights @ (x W_v) is solved
+    for them, as x has orthogonal rows and W_v, W_o are rotations; gentle scores (q·k about unit scale
+    unscaled) keep every weight far above the resolution, even for a softmax without its 1/sqrt(d)."""
+    x = torch.stack([_rotation(rng, PROBE_D)[:PROBE_T] for _ in range(2)]) * math.sqrt(PROBE_D)  # (2, T, d)
+    W_q, W_k = (torch.as_tensor(rng.normal(scale=0.6 / math.sqrt(PROBE_D), size=(PROBE_D, PROBE_D)))
+                for _ in range(2))
+    return tuple(t.to(dtype=dtype, device=device) for t in (x, W_q, W_k, _rotation(rng, PROBE_D),
+                                                             _rotation(rng, PROBE_D)))
+
+
+def _one_head(x, W_q, W_k, W_v, W_o):
+    """The probe as the arguments of multi_head_attention: one head of d_head = d_model."""
+    return x, W_q[None], W_k[None], W_v[None], W_o
+
+
+def _check_probe_output(out, probe, name, dtype, one_head=False):
+    """The gate of a head (or of one head of multi_head_attention) on the probe: its output must be the
+    values mixed by weights that pass _check_attends."""
+    x, W_q, W_k, W_v, W_o = probe
+    out = _exact(expect_tensor(out, name, like=x, shape=x.shape, finite=False))
+    values = _exact(x) @ _exact(W_v) @ (_exact(W_o) if one_head else torch.eye(PROBE_D, dtype=torch.float64))
+    weights = out @ torch.linalg.pinv(values)                          # (B, T, T): out = weights @ values
+    if not torch.allclose(weights @ values, out, equal_nan=True, **TOLERANCE[dtype]):
+        fail(f"{name} does not attend: the output of each token should be a weighted sum of the values v_j "
+             f"(pattern @ v), and no weights give yours (the nearest sum is off by relative error "
+             f"{relative_error(weights @ values, out):.3g}). The properties of this test earn points only for "
+             "outputs that attend")
+    _check_attends(weights, x @ W_q, x @ W_k, name, dtype, resolution=RESOLUTION[dtype])
+
+
+def _check_head_attends(student, rng, dtype, device):
+    probe = _probe_inputs(rng, dtype, device)
+    name = f"attention_head on {dtype} inputs of shape (2, {PROBE_T}, {PROBE_D}) with d_head = {PROBE_D}"
+    out, _ = expect_tuple(_call(student.attention_head, *(t.clone() for t in probe[:4]), length=PROBE_T), name, 2)
+    _check_probe_output(out, probe, f"out of {name}", dtype)
+
+
+def _check_multi_head_attends(student, rng, dtype, device):
+    probe = _probe_inputs(rng, dtype, device)
+    name = f"multi_head_attention with one head on {dtype} inputs of shape (2, {PROBE_T}, {PROBE_D})"
+    out = _call(student.multi_head_attention, *(t.clone() for t in _one_head(*probe)), length=PROBE_T)
+    _check_probe_output(out, probe, name, dtype, one_head=True)
+
+
 # ---------------------------------------------------------------- the causal mask
 
 @on_every_device
@@ -240,6 +346,7 @@ def test_attention_pattern_properties(student, rng, dtype, device):
     changed = expect_tensor(student.attention_pattern(q2, k2), f"{name} after changing tokens "
                             f"{first_changed} and later", like=q, shape=(B, T, T), finite=False)
     _check_past_unchanged(pattern, changed, first_changed, "the pattern's rows", dtype, mistake)
+    _check_attends(got, q, k, name, dtype)  # last: a real mistake is named by the property it breaks
 
 
 @in_both_dtypes
@@ -300,6 +407,7 @@ def test_attention_head_future_does_not_change_the_past(student, rng, dtype, dev
     q, k = _exact(x) @ _exact(W_q), _exact(x) @ _exact(W_k)
     _check_past_unchanged(out, later, first_changed, "out", dtype, lambda: _matching_mistake(
         _exact(pattern), _pattern_mistakes(q, k, True, d_model), TOLERANCE[dtype]))
+    _check_head_attends(student, rng, dtype, device)  # out = x W_v, say, never sees the future either
 
 
 # ---------------------------------------------------------------- several heads
@@ -336,49 +444,64 @@ def test_multi_head_attention_future_does_not_change_the_past(student, rng, dtyp
     after = expect_tensor(student.multi_head_attention(changed, W_q, W_k, W_v, W_o), name, like=x,
                           shape=x.shape, finite=False)
     _check_past_unchanged(before, after, first_changed, name, dtype)
+    _check_multi_head_attends(student, rng, dtype, device)  # concat(x W_v[h]) W_o never sees the future either
 
 
 # ---------------------------------------------------------------- inputs, dtypes and devices
 
 @on_every_device
 def test_inputs_are_not_modified(student, rng, device):
-    x, W_q, W_k, W_v, W_o = _multi_head_inputs(rng, 2, 5, 2, 6, 4, torch.float64, device)
-    q, k = x @ W_q[0], x @ W_k[0]
-    calls = [("attention_pattern", (q, k), lambda result: _check_pattern(result, q, k, "attention_pattern")),
-             ("attention_head", (x, W_q[1], W_k[1], W_v[1]),
-              lambda result: _check_head(result, x, W_q[1], W_k[1], W_v[1], "attention_head")),
-             ("multi_head_attention", (x, W_q, W_k, W_v, W_o),
-              lambda result: _check_multi_head(result, x, W_q, W_k, W_v, W_o, "multi_head_attention"))]
-    for function, args, check in calls:
-        before = [arg.clone() for arg in args]
-        try:
-            result = getattr(student, function)(*args)
-        finally:  # a changed input is the mistake to name, whatever else went wrong
-            changed = [i for i, (arg, old) in enumerate(zip(args, before)) if not torch.equal(arg, old)]
-            if changed:
-                fail(f"{function} changed its argument number {changed[0] + 1} in place; compute new "
-                     "tensors (q = q / s, not q /= s)", "input_modified")
-        check(result)  # leaving the inputs alone earns nothing without the right answer
+    probe = _probe_inputs(rng, torch.float64, device)
+    x, W_q, W_k = probe[:3]
+    q, k = x @ W_q, x @ W_k
+    calls = [("attention_pattern", ("q", "k"), (q, k),
+              lambda pattern, name: _check_attends(_exact(expect_tensor(
+                  pattern, name, like=q, shape=(2, PROBE_T, PROBE_T), finite=False)), q, k, name, torch.float64)),
+             ("attention_head", ("x", "W_q", "W_k", "W_v"), probe[:4],
+              lambda result, name: _check_probe_output(expect_tuple(result, name, 2)[0], probe, f"out of {name}",
+                                                       torch.float64)),
+             ("multi_head_attention", ("x", "W_q", "W_k", "W_v", "W_o"), _one_head(*probe),
+              lambda out, name: _check_probe_output(out, probe, name, torch.float64, one_head=True))]
+    for function, names, args, check in calls:
+        # the student's code works on copies: ask for them as the call left them
+        result, after, _ = _call(call_with_arguments, getattr(student, function), *args, length=PROBE_T)
+        changed = [name for name, arg, new in zip(names, args, after) if not (
+            type(new) is torch.Tensor and new.shape == arg.shape and torch.equal(new.cpu(), arg.cpu()))]
+        if changed:
+            fail(f"{function} changed its argument {changed[0]} in place; compute new tensors (q = q / s, not "
+                 "q /= s)", "input_modified")
+        check(result, function)  # leaving the inputs alone earns points only from a function that attends
 
 
 @in_both_dtypes
 @on_every_device
 def test_outputs_keep_dtype_and_device(student, rng, dtype, device):
     T = 4
-    mask_like = torch.ones(1, dtype=torch.bool, device=device)
-    mask = expect_tensor(student.causal_mask(T, device=device), f"causal_mask({T}, device={device!r})",
-                         like=mask_like, shape=(T, T))
-    if not torch.equal(mask.cpu(), torch.ones(T, T, dtype=torch.bool).tril()):
-        fail(f"causal_mask({T}, device={device!r}) is not True exactly where key index <= query index")
-    x, W_q, W_k, W_v, W_o = _multi_head_inputs(rng, 1, T, 2, 6, 3, dtype, device)
+    name = f"causal_mask({T}, device={device!r})"
+    mask = expect_tensor(student.causal_mask(T, device=device), name,
+                         like=torch.ones(1, dtype=torch.bool, device=device), shape=(T, T))
+    # the gate of the mask: triangular (which side, and the diagonal, are the mask tests' business)
+    ones = torch.ones(T, T, dtype=torch.bool)
+    if not any(torch.equal(mask.cpu(), triangle) for triangle in (ones.tril(), ones.tril(-1), ones.triu(),
+                                                                  ones.triu(1))):
+        fail(f"{name} is not a triangular mask; it should be True exactly where key index <= query index")
+    probe = _probe_inputs(rng, dtype, device)
+    x, W_q, W_k, W_v, _ = probe
+    q, k = x @ W_q, x @ W_k
     kind = f"for {dtype} inputs on {device}"
-    # the checks compare with the reference too: the right dtype of a wrong answer earns nothing
-    _check_pattern(student.attention_pattern(x @ W_q[0], x @ W_k[0]), x @ W_q[0], x @ W_k[0],
-                   f"attention_pattern {kind}")
-    _check_head(student.attention_head(x, W_q[0], W_k[0], W_v[0]), x, W_q[0], W_k[0], W_v[0],
-                f"attention_head {kind}")
-    _check_multi_head(student.multi_head_attention(x, W_q, W_k, W_v, W_o), x, W_q, W_k, W_v, W_o,
-                      f"multi_head_attention {kind}")
+    # right dtype and device earn points only from functions that attend (loosely: see the gates)
+    name = f"attention_pattern {kind}"
+    pattern = expect_tensor(_call(student.attention_pattern, q.clone(), k.clone(), length=PROBE_T), name,
+                            like=q, shape=(2, PROBE_T, PROBE_T), finite=False)
+    _check_attends(_exact(pattern), q, k, name, dtype)
+    name = f"attention_head {kind}"
+    result = _call(student.attention_head, *(t.clone() for t in (x, W_q, W_k, W_v)), length=PROBE_T)
+    out, pattern = expect_tuple(result, name, 2)
+    expect_tensor(pattern, f"pattern of {name}", like=x, shape=(2, PROBE_T, PROBE_T), finite=False)
+    _check_probe_output(out, probe, f"out of {name}", dtype)
+    name = f"multi_head_attention {kind}"
+    out = _call(student.multi_head_attention, *(t.clone() for t in _one_head(*probe)), length=PROBE_T)
+    _check_probe_output(out, probe, name, dtype, one_head=True)
 
 
 # ---------------------------------------------------------------- the picture in the feedback
