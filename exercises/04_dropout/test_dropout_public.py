@@ -1,10 +1,12 @@
 """Public tests for exercise 04 (dropout).
 
 Run them from this folder with ``pytest``. They check the dropout layer's outputs and mask, the
-network in eval mode against the tests' own forward pass and finite differences, and the shape
-of a training history. Randomness is judged by properties, never by the exact numbers your
-generator draws. The grader runs these and further hidden tests on fresh random inputs, so
-passing here is a good sign, not a guarantee.
+network in eval mode against the tests' own forward pass and finite differences, and a training
+history against the losses of the parameters you return. Randomness is judged by properties,
+never by the exact numbers your generator draws. A property (the identity in eval mode, refusing
+a bad p, ...) counts only where the function does its task: a layer that drops units, a training
+run whose parameters are trained. The grader runs these and further hidden tests on fresh random
+inputs, so passing here is a good sign, not a guarantee.
 """
 import numpy as np
 
@@ -12,21 +14,66 @@ from dropout_support import STUDY_SETTINGS, make_data
 from nnex_check import assert_close, expect_array, expect_raises, expect_scalar, expect_tuple, fail
 
 STUDENT_MODULE = "dropout"
+# Trained parameters give a loss well below chance's, the best constant prediction's (about 0.67
+# to 0.69 here): at most this fraction of it. The worked solution reaches 0.42 to 0.44 (of a limit
+# of 0.57) in test_train_with_dropout_history and 0.29 to 0.40 (of 0.58) in the study, whatever
+# masks it draws; untrained weights give 0.69 or more.
+TRAINED_FRACTION = 0.85
 
 
-def _forward(params, x):
-    """The tests' own eval-mode forward pass: logits (N,) of a ReLU network (not your code)."""
+def _forward(params, x, hidden_scale=1.0):
+    """The tests' own eval-mode forward pass: logits (N,) of a ReLU network (not your code).
+    hidden_scale multiplies every hidden unit (1 - p: classic dropout's eval mode)."""
     n_layers = len(params) // 2
     h = x
     for layer in range(1, n_layers):
-        h = np.maximum(h @ params[f"W{layer}"] + params[f"b{layer}"], 0.0)
+        h = hidden_scale * np.maximum(h @ params[f"W{layer}"] + params[f"b{layer}"], 0.0)
     return (h @ params[f"W{n_layers}"] + params[f"b{n_layers}"])[:, 0]
 
 
-def _loss(params, x, y):
+def _loss(params, x, y, hidden_scale=1.0):
     """The tests' own mean logistic loss of the network's logits."""
-    z = _forward(params, x)
+    z = _forward(params, x, hidden_scale)
     return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+
+def _chance_loss(y):
+    """The loss of the best constant prediction (the labels' frequency): what an untrained network gets."""
+    q = float(np.mean(y))
+    return float(-(q * np.log(q) + (1 - q) * np.log(1 - q)))
+
+
+def _check_drops(out, x, call, what):
+    """out (of training mode, 0 < p < 1) sets some entries to 0 and multiplies the others by one
+    factor: what a dropout layer does. The identity, zeros or random numbers do not."""
+    dropped = out == 0
+    ratios = out[~dropped] / x[~dropped]
+    if dropped.all() or not dropped.any() or not (ratios[0] > 0 and np.allclose(ratios, ratios[0], rtol=1e-9, atol=0)):
+        fail(f"{what} is checked only for a layer that drops units: {call} should set some entries of out to 0 "
+             f"and multiply the others by 1/(1 - p); it set {dropped.mean():.0%} of them to 0")
+
+
+def _check_a_working_layer(student, rng, what):
+    """dropout_forward(x, 0.5, True, rng) drops about half of 2000 entries and scales the others."""
+    x = rng.normal(size=(40, 50))
+    call = "dropout_forward(x, 0.5, True, rng)"
+    out, _ = expect_tuple(student.dropout_forward(x.copy(), 0.5, True, rng), call, 2)
+    out = expect_array(out, f"out of {call}", shape=x.shape)
+    _check_drops(out, x, call, what)
+    if not 0.2 <= np.mean(out == 0) <= 0.8:
+        fail(f"{what} is checked only for a layer that drops units: {call} set {np.mean(out == 0):.0%} of the "
+             "entries to 0; about half of them should be")
+
+
+def _check_trained(params, data, call, p):
+    """The returned params fit the training data: a loss well below chance's (or, for a network
+    trained without the rescaling, with its hidden units multiplied by 1 - p: that mistake costs
+    other tests). Untrained weights with a history made up to match them do not."""
+    x_tr, y_tr = data[0], data[1]
+    loss, limit = _loss(params, x_tr, y_tr), TRAINED_FRACTION * _chance_loss(y_tr)
+    if min(loss, _loss(params, x_tr, y_tr, 1 - p)) > limit:
+        fail(f"the params of {call} give a training loss of {loss:.3f} (eval mode), not well below the "
+             f"{_chance_loss(y_tr):.3f} of a constant prediction (at most {limit:.3f}): return the trained params")
 
 
 def _random_params(rng, sizes):
@@ -62,6 +109,7 @@ def test_dropout_forward_zeroes_or_scales_every_entry(student, rng):
 
 
 def test_dropout_forward_is_the_identity_in_eval_mode_and_for_p_zero(student, rng):
+    _check_a_working_layer(student, rng, "the identity in eval mode and for p = 0")
     x = rng.normal(size=(20, 30))
     out, _ = expect_tuple(student.dropout_forward(x.copy(), 0.5, False, rng), "dropout_forward(x, 0.5, False, rng)", 2)
     assert_close(expect_array(out, "out in eval mode", shape=x.shape), x,
@@ -71,6 +119,7 @@ def test_dropout_forward_is_the_identity_in_eval_mode_and_for_p_zero(student, rn
 
 
 def test_dropout_forward_rejects_p_outside_0_1(student, rng):
+    _check_a_working_layer(student, rng, "refusing a bad p")  # code that always raises refuses them all
     x = rng.normal(size=(4, 5))
     for p in (1.0, -0.2):
         with expect_raises(ValueError, f"dropout_forward(x, p={p}, True, rng)"):
@@ -81,6 +130,7 @@ def test_dropout_backward_goes_through_the_mask(student, rng):
     x = rng.normal(size=(30, 20))
     out, mask = expect_tuple(student.dropout_forward(x.copy(), 0.25, True, rng), "dropout_forward(x, 0.25, True, rng)", 2)
     out = expect_array(out, "out", shape=x.shape)
+    _check_drops(out, x, "dropout_forward(x, 0.25, True, rng)", "the backward pass")  # zeros, the identity: no
     dout = rng.normal(size=x.shape)
     dx = expect_array(student.dropout_backward(dout.copy(), mask), "dropout_backward(dout, mask)", shape=x.shape)
     assert_close(dx, dout * out / x, "dx compared with dout * (what x was multiplied by)", rtol=1e-10, atol=1e-12)
@@ -119,23 +169,49 @@ def test_mlp_dropout_backward_in_eval_mode_finite_differences(student, rng):
                      rtol=1e-5, atol=1e-8)
 
 
+def _training(result, hidden, epochs, call):
+    """(params with float arrays of the right shapes, history as two curves) of train_with_dropout."""
+    params, history = expect_tuple(result, call, 2)
+    sizes = [2, *hidden, 1]
+    shapes = {}
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        shapes[f"W{layer}"], shapes[f"b{layer}"] = (fan_in, fan_out), (fan_out,)
+    if type(params) is not dict or set(params) != set(shapes):
+        fail(f"the params of {call} should be a dict with the keys {sorted(shapes)}")
+    params = {name: expect_array(params[name], f"params[{name!r}]", shape=shapes[name]) for name in sorted(shapes)}
+    return params, _history(history, epochs, f"the history of {call}")
+
+
 def test_train_with_dropout_history(student):
-    x_tr, y_tr, x_val, y_val = make_data(n_train=20, n_val=30, seed=3)
-    result = student.train_with_dropout(x_tr, y_tr, x_val, y_val, p=0.5, hidden=(8,), epochs=5, lr=0.2, seed=0)
-    params, history = expect_tuple(result, "train_with_dropout(..., p=0.5, hidden=(8,), epochs=5, lr=0.2, seed=0)", 2)
-    if type(params) is not dict or set(params) != {"W1", "b1", "W2", "b2"}:
-        fail("params should be a dict with the keys W1, b1, W2, b2 for hidden=(8,)")
-    for name, shape in (("W1", (2, 8)), ("b1", (8,)), ("W2", (8, 1)), ("b2", (1,))):
-        params[name] = expect_array(params[name], f"params[{name!r}]", shape=shape)
-    curves = _history(history, 5, "history")
+    data = make_data(n_train=20, n_val=30, seed=3)
+    x_tr, y_tr, x_val, y_val = data
+    call = "train_with_dropout(..., p=0.2, hidden=(16,), epochs=50, lr=0.5, seed=0)"
+    params, curves = _training(student.train_with_dropout(x_tr, y_tr, x_val, y_val, p=0.2, hidden=(16,), epochs=50,
+                                                          lr=0.5, seed=0), (16,), 50, call)
     assert_close(curves["train_loss"][-1], _loss(params, x_tr, y_tr),
                  "history['train_loss'][-1] compared with the eval-mode training loss of the returned params")
     assert_close(curves["val_loss"][-1], _loss(params, x_val, y_val),
                  "history['val_loss'][-1] compared with the eval-mode validation loss of the returned params")
+    _check_trained(params, data, call, 0.2)  # a history that matches untrained params is no training
 
 
 def test_dropout_study_returns_one_history_per_p(student):
     histories = student.dropout_study(ps=(0.5,), seed=0)
     if type(histories) is not dict or list(histories) != [0.5]:
         fail("dropout_study(ps=(0.5,), seed=0) should return a dict with the single key 0.5")
-    _history(histories[0.5], STUDY_SETTINGS["epochs"], "dropout_study(...)[0.5]")
+    epochs = STUDY_SETTINGS["epochs"]
+    curves = _history(histories[0.5], epochs, "dropout_study(...)[0.5]")
+    # curves made up for the study are not a study: they must be those of a real training run
+    data = make_data()
+    call = "train_with_dropout(*make_data(), p=0.5, seed=0, **STUDY_SETTINGS)"
+    params, run = _training(student.train_with_dropout(*data, p=0.5, seed=0, **STUDY_SETTINGS),
+                            STUDY_SETTINGS["hidden"], epochs, call)
+    _check_trained(params, data, call, 0.5)
+    loss = _loss(params, data[0], data[1])
+    if not 0.5 * loss <= run["train_loss"][-1] <= 2 * loss:
+        fail(f"the study is checked only for a history that belongs to its params: history['train_loss'][-1] "
+             f"of {call} is {run['train_loss'][-1]:.4g}, far from the eval-mode training loss of its params, "
+             f"{loss:.4g}")
+    for key in ("train_loss", "val_loss"):
+        assert_close(curves[key], run[key], f"dropout_study(ps=(0.5,), seed=0)[0.5][{key!r}], compared with "
+                     f"history[{key!r}] of {call}", rtol=1e-9, atol=1e-12)
