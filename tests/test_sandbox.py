@@ -306,6 +306,17 @@ def test_concurrent_children_do_not_share_a_process_limit(sandbox, subreaper):
     assert neighbour.forks(5) == 5
 
 
+def test_the_global_generators_start_alike_in_every_child(sandbox):
+    source = """
+        import random
+        import numpy as np
+
+        def draw():
+            return [random.random(), float(np.random.rand())]
+    """
+    assert sandbox(source).draw() == sandbox(source).draw()
+
+
 def test_a_sandbox_that_cannot_start_is_the_graders_error_not_the_students(sandbox, monkeypatch):
     proxy = sandbox("""
         def f():
