@@ -1,7 +1,9 @@
 """reference/ddpm.py agrees with the worked solution on every device and dtype and keeps its outputs
 on the input's device and dtype; the shipped denoiser still samples the data well; and the hidden
-tests' distance limits separate correct samplers and trainings from broken ones, across seeds.
-CUDA cases run when a GPU is present."""
+tests' distance limits separate correct samplers and trainings from broken ones, across seeds,
+with the denoiser and the data turned as the hidden tests turn them; the hidden tests' linear
+networks and their moments agree with the reference's sampler. CUDA cases run when a GPU is
+present."""
 import importlib.util
 import sys
 
@@ -133,11 +135,11 @@ def _run(step, model, schedule, generator, n, cond=None, order=None):
     return x
 
 
-def _distances(hidden, step, model, schedule, seed, order=None):
+def _distances(hidden, step, model, schedule, seed, order=None, rotation=None):
     """(energy distance without labels, the largest per class with labels), as the hidden tests measure them."""
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
-    data, labels = hidden._eval_data(rng)
+    data, labels = hidden._eval_data(rng, rotation)
     free = _run(step, model, schedule, generator, hidden.N_SAMPLES, order=order)
     classes = hidden._balanced_labels(rng, hidden.N_SAMPLES)
     conditional = _run(step, model, schedule, generator, hidden.N_SAMPLES, classes, order)
@@ -158,14 +160,71 @@ def test_the_shipped_denoiser_samples_the_data_and_broken_samplers_do_not(hidden
             order = range(hidden.T_SAMPLING) if name == "forward in time" else None
             bad = _distances(hidden, step, model, schedule, seed, order)
             assert any(d > 1.3 * limit for d, limit in zip(bad, limits)), f"{name}, seed {seed}: {bad}"
+    # turned as the hidden tests turn it, the denoiser samples the turned data as well, while points
+    # of the published (unturned) data lie far from it
+    for seed in range(2):
+        rotation, degrees = hidden._turn(np.random.default_rng(seed))
+        good = _distances(hidden, ref.p_sample_step, hidden._turned(model, rotation), schedule, seed,
+                          rotation=rotation)
+        assert all(d < limit / 1.5 for d, limit in zip(good, limits)), f"turned by {degrees}, seed {seed}: {good}"
+        turned_data, _ = hidden._eval_data(np.random.default_rng(seed), rotation)
+        published, _ = support.make_data(hidden.N_SAMPLES, seed=seed + 100)
+        assert support.energy_distance(published, turned_data) > 10 * hidden.MAX_DISTANCE, degrees
+
+
+def test_a_turned_denoiser_predicts_the_turned_noise(hidden):
+    model = ref.load_denoiser().double()
+    rotation, _ = hidden._turn(np.random.default_rng(3))
+    turned = hidden._turned(model, rotation)
+    rotation = rotation.double()
+    x, t, labels = torch.randn(64, 2, dtype=torch.float64), torch.arange(64) % 50, torch.arange(64) % 4
+    with torch.no_grad():
+        torch.testing.assert_close(turned(x, t, labels), model(x @ rotation, t, labels) @ rotation.T)
+
+
+def test_the_linear_networks_and_their_moments_agree_with_the_reference_sampler(hidden):
+    """The linear networks predict scale * x_t + shift; the reference's samples have the moments
+    the hidden tests expect, and every named mistake's moments lie outside the tests' limits."""
+    schedule = ref.training_schedule(hidden.T_SAMPLING)
+    n = 8000
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        scale, shift = rng.uniform(0.7, 1.3, size=2), rng.uniform(-0.5, 0.5, size=2)
+        model = hidden._linear_denoiser(scale, shift)
+        x = torch.randn(5, 2, dtype=torch.float64)
+        with torch.no_grad():
+            torch.testing.assert_close(model(x, 7), x * torch.as_tensor(scale) + torch.as_tensor(shift))
+        samples = ref.sample(model, (n, 2), schedule, torch.Generator().manual_seed(seed))
+        moments = hidden._linear_sampler_moments(schedule, scale, shift)
+        assert hidden._moments_agree(samples.mean(dim=0), samples.var(dim=0), *moments, n), seed
+        for mistake in hidden.SAMPLER_MISTAKES:
+            wrong = hidden._linear_sampler_moments(schedule, scale, shift, mistake)
+            assert not hidden._moments_agree(*wrong, *moments, n), (mistake, seed)
+    # the spread ratio of test_sample_draws_from_the_generator: far above its limit for the reference,
+    # and above it for a sampler with any one of the named mistakes (by their moments)
+    wide, narrow = (hidden._linear_denoiser([s, s], [0.0, 0.0]) for s in (0.3, 1.0))
+    generator = torch.Generator()
+    ratio = float(ref.sample(wide, (1000, 2), schedule, generator.manual_seed(5)).std()
+                  / ref.sample(narrow, (1000, 2), schedule, generator.manual_seed(5)).std())
+    assert ratio > 10 * hidden.MIN_SPREAD_RATIO, ratio
+    for mistake in hidden.SAMPLER_MISTAKES:
+        spreads = [hidden._linear_sampler_moments(schedule, [s, s], [0.0, 0.0], mistake)[1][0] for s in (0.3, 1.0)]
+        assert float((spreads[0] / spreads[1]).sqrt()) > 1.5 * hidden.MIN_SPREAD_RATIO, mistake
 
 
 def test_a_training_with_the_hidden_settings_passes_the_hidden_limits(hidden):
+    rotation, _ = hidden._turn(np.random.default_rng(1))
     data, labels = support.make_data(2000, seed=1)
+    data = data @ rotation.T
     settings = dict(hidden.TRAINING, seed=11)
     model = ref.train_ddpm(data, cond=labels, **settings)
     schedule = ref.training_schedule(settings["T"], dtype=torch.float32)
     generator = torch.Generator().manual_seed(0)
     fresh, _ = support.make_data(2000, seed=2)
-    distance = support.energy_distance(ref.sample(model, (1000, 2), schedule, generator), fresh)
+    distance = support.energy_distance(ref.sample(model, (1000, 2), schedule, generator), fresh @ rotation.T)
     assert distance < hidden.MAX_TRAINED_DISTANCE / 2, f"{distance:.4f}"
+    # the gates of the training tests: far from the shipped denoiser, and it predicts the noise
+    assert hidden._distance_to_a_sent_model(model) > 2 * hidden.MAX_DISTANCE_TO_A_SENT_MODEL
+    assert hidden._noise_correlation(model, data, settings["T"], labels) > 1.5 * hidden.MIN_NOISE_CORRELATION
+    untrained = support.Denoiser(**model.config)
+    assert abs(hidden._noise_correlation(untrained, data, settings["T"], labels)) < hidden.MIN_NOISE_CORRELATION / 2
