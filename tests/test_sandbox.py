@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 import types
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -564,3 +565,26 @@ def test_an_exercise_whose_sandbox_cannot_start_is_an_error_for_the_instructor(t
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["status"] == "error" and result["score"] == 0
     assert result["message"].startswith("internal grader error: the sandbox could not start: OSError")
+
+
+def test_the_judges_inputs_are_not_the_self_checks(tmp_path):
+    """The grader's `rng` draws from each test's name and a secret (the hidden tests' text), so no one
+    can compute ahead the inputs it uses, as they can those of a self-check (the name alone)."""
+    (tmp_path / "test_draw.py").write_text(
+        "import json, os\n\n\ndef test_draw(rng):\n"
+        "    with open(os.environ['DRAWN'], 'a') as out:\n"
+        "        out.write(json.dumps(int(rng.integers(2**62))) + '\\n')\n")
+    script = textwrap.dedent("""
+        import sys
+        import pytest
+        from grader.judge.plugin import JudgePlugin
+
+        pytest.main([sys.argv[1], "-q", "-p", "no:cacheprovider"], plugins=[JudgePlugin(None, None, sys.argv[2].encode())])
+    """)
+    drawn = tmp_path / "drawn"
+    for secret in ("one hidden file", "one hidden file", "another"):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / "test_draw.py"), secret], cwd=ROOT, timeout=120,
+                       capture_output=True, env=dict(os.environ, DRAWN=str(drawn), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"))
+    first, again, other = map(int, drawn.read_text().split())
+    self_check = int(np.random.default_rng(zlib.crc32(b"test_draw")).integers(2**62))
+    assert first == again and len({first, other, self_check}) == 3

@@ -6,6 +6,7 @@ source.
 """
 from __future__ import annotations
 
+import hashlib
 import types
 import zlib
 from dataclasses import dataclass
@@ -39,8 +40,12 @@ def explain(exception: BaseException) -> tuple[str, str | None]:
 
 
 class JudgePlugin:
-    def __init__(self, proxy: StudentProxy, figures: Figures):
+    def __init__(self, proxy: StudentProxy, figures: Figures, secret: bytes):
+        """secret: what the inputs of the tests are drawn from, beside each test's name; something
+        students cannot know, so that no answer can be computed ahead for the inputs the grader uses
+        (a self-check draws from the name alone)."""
         self.proxy, self.pictures = proxy, figures
+        self.secret = int.from_bytes(hashlib.sha256(secret).digest()[:8], "big")
         self.verdicts: dict[str, Verdict] = {}
         self.collection_errors: list[str] = []
 
@@ -63,7 +68,7 @@ class JudgePlugin:
 
     @pytest.fixture
     def rng(self, request):
-        return np.random.default_rng(zlib.crc32(request.node.name.encode()))
+        return np.random.default_rng([zlib.crc32(request.node.name.encode()), self.secret])
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):

@@ -44,7 +44,7 @@ def grade(exercise, source: str, notes: list[str], figures_dir: Path | None) -> 
         sys.path.insert(0, str(path))
     proxy = StudentProxy(exercise, source)
     figures = Figures(figures_dir, exercise.id)
-    plugin = JudgePlugin(proxy, figures)
+    plugin = JudgePlugin(proxy, figures, secret=exercise.hidden_test_file.read_bytes())
     test_files = [str(p) for p in exercise.public_test_files] + [str(exercise.hidden_test_file)]
     with tempfile.TemporaryDirectory(prefix="nnex-judge-") as rootdir:
         pytest.main([*test_files, "--rootdir", rootdir, "-c", os.devnull, "--noconftest",

@@ -275,8 +275,9 @@ def healthy_config():
     """
     ### BEGIN SOLUTION
     # A moderate learning rate; small initial weights with a small positive bias, so that every
-    # unit of both layers starts with z > 0 on most inputs and no step throws it out of reach.
-    return {"lr": 0.5, "init_scale": 0.3, "bias_init": 0.3, "activation": "relu", "epochs": 60}
+    # unit of both layers starts with z > 0 on most inputs and no step throws it out of reach; and
+    # all the epochs allowed: with 60, about one seed in a hundred stops short of 90% accuracy.
+    return {"lr": 0.5, "init_scale": 0.3, "bias_init": 0.3, "activation": "relu", "epochs": 100}
     ### END SOLUTION
 
 

@@ -37,4 +37,4 @@ def dying_config():
 
 def healthy_config():
     return {"lr": np.float64(0.5), "init_scale": np.float64(0.3), "bias_init": 0.3,
-            "activation": "relu", "epochs": np.int64(70)}
+            "activation": "relu", "epochs": np.int64(100)}
