@@ -53,12 +53,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _unique_ids(submissions) -> None:
-    seen: dict[str, int] = {}
+    """A second "alice" becomes "alice-2", or "alice-3" where another submission is "alice-2"."""
+    given, seen = {submission.id for submission in submissions}, set()
     for submission in submissions:
-        count = seen.get(submission.id, 0)
-        seen[submission.id] = count + 1
-        if count:
-            submission.id = f"{submission.id}-{count + 1}"
+        if submission.id in seen:
+            number = 2
+            while f"{submission.id}-{number}" in given | seen:
+                number += 1
+            submission.id = f"{submission.id}-{number}"
+        seen.add(submission.id)
 
 
 def grade_command(args, console: Console) -> int:
@@ -84,20 +87,22 @@ def grade_command(args, console: Console) -> int:
     harden_judge_process()
     submissions, interrupted = [], None
     try:
-        for path in args.submissions:
-            submissions.append(open_submission(path, student_files))
-        _unique_ids(submissions)
-        results = grading.grade(submissions, exercises, args.jobs, args.feedback)
+        with grading.run_folder():
+            try:
+                for path in args.submissions:
+                    submissions.append(open_submission(path, student_files))
+                _unique_ids(submissions)
+                results = grading.grade(submissions, exercises, args.jobs, args.feedback)
+            finally:
+                kill_descendants()
+                for submission in submissions:
+                    submission.close()
     except grading.GradingInterrupted as stop:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the reports of what was graded get written
         results, interrupted = stop.results, stop
     except KeyboardInterrupt:
         print("nnex grade: interrupted before grading began; nothing was written", file=sys.stderr)
         return INTERRUPTED
-    finally:
-        kill_descendants()
-        for submission in submissions:
-            submission.close()
     isolation_text = isolation().text
     reports.print_table(results, [e.id for e in exercises], isolation_text, console)
     for submission in submissions:

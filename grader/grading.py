@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 
 from grader.judge.scoring import not_graded
@@ -22,6 +25,40 @@ from grader.sandbox.launcher import die_with_parent
 from grader.submissions import Submission, SubmissionError, student_code
 
 JUDGE_MARGIN_S = 60  # the judge's own start and reference computations, beyond the child's budget
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+@contextmanager
+def run_folder():
+    """A temporary folder for everything of one run (extracted zips, the judges' and the sandboxes'
+    folders: TMPDIR for this process and the servers it starts), removed when the run ends. The
+    folders of runs that were killed (kill -9 leaves no chance to clean up) go at the next start."""
+    base = Path(tempfile.gettempdir())
+    for stale in base.glob("nnex-run-*"):
+        pid = stale.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    folder = tempfile.mkdtemp(prefix=f"nnex-run-{os.getpid()}-", dir=base)
+    previous = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = folder
+    try:
+        yield Path(folder)
+    finally:
+        tempfile.tempdir = previous[1]
+        if previous[0] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = previous[0]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class GradingInterrupted(Exception):

@@ -9,6 +9,7 @@ import unicodedata
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -32,7 +33,7 @@ def print_table(results: list[dict], exercise_ids: list[str], isolation: str, co
                 continue
             cell = f"{_points(exercise['score'])}/{_points(exercise['max_score'])}"
             cells.append(cell if exercise["status"] == "graded" else f"{cell} {exercise['status']}")
-        table.add_row(submission["id"], *cells,
+        table.add_row(escape(submission["id"]), *cells,
                       f"{_points(submission['score'])}/{_points(submission['max_score'])}")
     console.print(table)
     console.print(f"isolation: {isolation}")

@@ -99,12 +99,15 @@ def open_submission(path: Path, student_files: set[str]) -> Submission:
         elif path.suffix == ".zip":
             submission._extracted = tempfile.TemporaryDirectory(prefix="nnex-zip-")
             submission.root = Path(submission._extracted.name)
-            submission.notes += extract_zip(path, submission.root)
+            wanted = set(student_files) | {f"{Path(f).stem}.ipynb" for f in student_files}
+            submission.notes += extract_zip(path, submission.root, wanted)
         elif path.suffix in (".py", ".ipynb"):
             stem_names = {Path(f).stem for f in student_files}
             if path.stem not in stem_names:
                 raise SubmissionError(f"{path.name} is not named like a student file "
                                       f"({', '.join(sorted(student_files))}, or a notebook of the same name)")
+            if not path.is_file():  # a pipe would block the batch, a device never end
+                raise SubmissionError(f"{path.name} is not a regular file")
             submission.root, submission.only = path.parent, path.name
         else:
             raise SubmissionError(f"{path.name} is neither a folder, a .zip, a .py nor an .ipynb file")
@@ -116,39 +119,47 @@ def open_submission(path: Path, student_files: set[str]) -> Submission:
     return submission
 
 
-def extract_zip(archive: Path, destination: Path) -> list[str]:
-    """Extract the regular files of ``archive``; entries that would land outside are refused."""
-    notes, deep = [], 0
+def extract_zip(archive: Path, destination: Path, wanted: set[str]) -> list[str]:
+    """Extract the entries of ``archive`` named like a student file (``wanted``): nothing else of a
+    submission is ever used. Entries that would land outside, and links, are refused; an entry that
+    cannot be written costs only itself. Returns notes on what was left out."""
+    notes, deep, seen = [], 0, set()
     try:
         with zipfile.ZipFile(archive) as zipped:
             entries = zipped.infolist()
             if len(entries) > MAX_ZIP_ENTRIES:
                 raise SubmissionError(f"{archive.name} holds {len(entries)} entries, over {MAX_ZIP_ENTRIES}")
-            if sum(e.file_size for e in entries) > MAX_ZIP_BYTES:
-                raise SubmissionError(f"{archive.name} unpacks to more than {MAX_ZIP_BYTES // 2**20} MiB")
+            kept = [e for e in entries if PurePosixPath(e.filename.replace("\\", "/")).name in wanted]
+            if sum(e.file_size for e in kept) > MAX_ZIP_BYTES:
+                raise SubmissionError(f"the student files in {archive.name} unpack to more than "
+                                      f"{MAX_ZIP_BYTES // 2**20} MiB")
             for entry in entries:
                 name = PurePosixPath(entry.filename.replace("\\", "/"))
-                mode = entry.external_attr >> 16
+                shown = repr(entry.filename[:200])
                 if name.is_absolute() or ".." in name.parts or ":" in entry.filename:
-                    notes.append(f"refused zip entry {entry.filename[:200]!r}: it would land outside the submission")
+                    notes.append(f"refused zip entry {shown}: it would land outside the submission")
+                elif stat.S_ISLNK(entry.external_attr >> 16):
+                    notes.append(f"refused zip entry {shown}: it is a symbolic link")
+                elif entry.is_dir() or name.name not in wanted:
                     continue
-                if len(name.parts) > MAX_DEPTH + 1:
+                elif len(name.parts) > MAX_DEPTH + 1:
                     deep += 1
-                    continue
-                if stat.S_ISLNK(mode):
-                    notes.append(f"refused zip entry {entry.filename!r}: it is a symbolic link")
-                    continue
-                if entry.is_dir():
-                    continue
-                target = destination.joinpath(*name.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zipped.open(entry) as source, open(target, "wb") as sink:
-                    shutil.copyfileobj(source, sink)
+                elif name in seen:
+                    notes.append(f"zip entry {shown} appears more than once; only its first copy is used")
+                else:
+                    seen.add(name)
+                    target = destination.joinpath(*name.parts)
+                    try:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        with zipped.open(entry) as source, open(target, "wb") as sink:
+                            shutil.copyfileobj(source, sink)
+                    except OSError as error:
+                        notes.append(f"zip entry {shown} could not be extracted: {error.strerror or error}")
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError) as error:
         raise SubmissionError(f"{archive.name} cannot be read as a zip: {error}") from None
     if deep:
-        notes.insert(0, f"{archive.name}: {deep} entries more than {MAX_DEPTH} folders deep were left out")
-    return _at_most(notes, "refused zip entries")
+        notes.insert(0, f"{archive.name}: {deep} student files more than {MAX_DEPTH} folders deep were left out")
+    return _at_most(notes, "notes on zip entries")
 
 
 def _at_most(notes: list[str], what: str) -> list[str]:
@@ -163,18 +174,15 @@ def student_code(path: Path) -> tuple[str, list[str]]:
     on its code), and IPython magics and shell escapes are reported and replaced by ``pass``, never
     run. Characters that are not valid Unicode (a lone surrogate) become U+FFFD, with a note.
     """
-    size = path.stat().st_size
+    limit = MAX_SOURCE_BYTES if path.suffix == ".py" else MAX_NOTEBOOK_BYTES
+    data = _read_regular_file(path, limit)
     if path.suffix == ".py":
-        if size > MAX_SOURCE_BYTES:
-            raise SubmissionError(f"{path.name} is over {MAX_SOURCE_BYTES // 2**20} MiB")
         try:
-            return path.read_text(encoding="utf-8-sig"), []
+            return data.decode("utf-8-sig"), []
         except UnicodeDecodeError as error:
             raise SubmissionError(f"{path.name} is not UTF-8 text: {error}") from None
-    if size > MAX_NOTEBOOK_BYTES:
-        raise SubmissionError(f"{path.name} is over {MAX_NOTEBOOK_BYTES // 2**20} MiB")
     try:
-        notebook = nbformat.read(path, as_version=4)
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as error:  # nbformat raises many kinds for a broken file
         raise SubmissionError(f"{path.name} is not a readable notebook: {str(error)[:300]}") from None
     code, notes = _notebook_code(notebook, path.name)
@@ -184,6 +192,22 @@ def student_code(path: Path) -> tuple[str, list[str]]:
     if valid != code:
         notes.append(f"{path.name}: characters that are not valid Unicode were replaced by \ufffd")
     return valid, notes
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes: never a pipe that blocks, nor a device
+    that never ends."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise SubmissionError(f"{path.name} cannot be opened: {error.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SubmissionError(f"{path.name} is not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise SubmissionError(f"{path.name} is over {limit // 2**20} MiB")
+    return data
 
 
 def _notebook_code(notebook, name: str) -> tuple[str, list[str]]:

@@ -54,6 +54,18 @@ def graded(tmp_path_factory):
                               text.replace("SURROGATE", "\\ud800")))
     submissions.append(_write(root / "José", EXERCISE.student_file, SOLUTION))
     submissions.append(_write(root / "Josè", EXERCISE.student_file, (EXERCISE.exercise_dir / EXERCISE.student_file).read_text()))
+    with zipfile.ZipFile(root / "clash.zip", "w") as zipped:  # entries that cannot be written beside the solution
+        zipped.writestr("neuron.py", SOLUTION)
+        zipped.writestr("neuron.py/neuron.py", "x = 1\n")  # a folder where a file is
+        zipped.writestr("n" * 300 + "/neuron.py", "x = 1\n")  # a name too long for the filesystem
+    submissions.append(root / "clash.zip")
+    for name in ("fifo", "zero"):  # single files that never end: a pipe, the endless device
+        (root / name).mkdir()
+        submissions.append(root / name / EXERCISE.student_file)
+    os.mkfifo(submissions[-2])
+    submissions[-1].symlink_to("/dev/zero")
+    for folder in ("alice", "elsewhere/alice", "alice-2"):  # the second alice must not become alice-2
+        submissions.append(_write(root / folder, EXERCISE.student_file, SOLUTION))
     report = out / "report.json"
     run = subprocess.run([sys.executable, "-m", "grader", "grade", *map(str, submissions), "--exercise", EXERCISE.id,
                           "--json", str(report), "--feedback", str(out / "feedback"), "--jobs", "2"],
@@ -64,12 +76,13 @@ def graded(tmp_path_factory):
 
 def test_the_run_finishes_with_every_submission_in_the_report(graded):
     results, run, _, left_in_tmp = graded
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert sorted(results) == sorted(["deep", "bom", "plots", "surrogate", "José", "Josè"])
+    assert run.returncode == 1, run.stderr[-3000:]  # some submissions could not be read: each costs itself
+    assert sorted(results) == sorted(["deep", "bom", "plots", "surrogate", "José", "Josè", "clash", "neuron.py",
+                                      "neuron.py-2", "alice", "alice-3", "alice-2"])
     assert left_in_tmp == []  # the extracted zip and every sandbox's folder are gone
 
 
-@pytest.mark.parametrize("name", ["deep", "bom", "plots", "surrogate", "José"])
+@pytest.mark.parametrize("name", ["deep", "bom", "plots", "surrogate", "José", "clash", "alice", "alice-2", "alice-3"])
 def test_a_correct_file_in_an_awkward_form_keeps_full_marks(graded, name):
     (exercise,) = graded[0][name]["exercises"]
     assert exercise["status"] == "graded", exercise["message"]
@@ -78,7 +91,20 @@ def test_a_correct_file_in_an_awkward_form_keeps_full_marks(graded, name):
 
 def test_the_changed_characters_and_the_deep_folders_are_noted(graded):
     assert "not valid Unicode" in graded[0]["surrogate"]["exercises"][0]["message"]
-    assert f"entries more than" in graded[0]["deep"]["exercises"][0]["message"]
+    assert "folders deep were left out" in graded[0]["deep"]["exercises"][0]["message"]
+
+
+def test_entries_that_cannot_be_written_are_named_and_cost_only_themselves(graded):
+    message = graded[0]["clash"]["exercises"][0]["message"]
+    assert "'neuron.py/neuron.py' could not be extracted" in message and "'nnnnn" in message
+    assert "nnex-" not in message  # no temporary path: the same input gives the same bytes
+
+
+@pytest.mark.parametrize("name", ["neuron.py", "neuron.py-2"])
+def test_a_file_that_never_ends_is_refused_by_name(graded, name):
+    (exercise,) = graded[0][name]["exercises"]
+    assert exercise["status"] == "error" and exercise["message"] == "neuron.py is not a regular file"
+    assert f"{name}: neuron.py is not a regular file" in graded[1].stderr
 
 
 def test_names_that_differ_in_one_accent_keep_their_own_feedback(graded):

@@ -161,3 +161,12 @@ def test_deeply_nested_extension_values_are_refused():
         value = msgpack.packb(msgpack.ExtType(codec.TUPLE, msgpack.packb([msgpack.ExtType(codec.TUPLE, value)])))
     with pytest.raises(codec.CodecError, match="levels deep"):
         codec.decode(value, {})
+
+
+def test_a_large_map_of_keys_that_are_not_str_is_refused():
+    # such keys can be made to collide (-1 and -2 share a hash, and so do tuples built of them): a
+    # map of many would cost quadratic time to build
+    keys = [[-1 - (i % 2), i] for i in range(codec.MAX_MAP_KEYS + 1)]
+    frame = msgpack.packb(msgpack.ExtType(codec.MAP, msgpack.packb([[key, 0] for key in keys])))
+    with pytest.raises(codec.CodecError, match="more than"):
+        codec.decode(frame, {})

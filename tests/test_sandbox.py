@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from grader.judge.proxy import Handle, StudentError, StudentProxy
+from grader.manifests import load_manifests
 from grader.paths import EXERCISES, ROOT
 from grader.sandbox import launcher
 from grader.sandbox.launcher import EXTRA_PROCESSES, Forbidden, Limits, isolation
@@ -49,7 +50,7 @@ def _exercise(tmp_path: Path, forbidden=(), call_timeout_s=10.0, total_timeout_s
     return types.SimpleNamespace(
         module="student_code", student_file="student_code.py", support_files=support_files,
         exercise_dir=tmp_path,
-        forbidden=Forbidden(imports=tuple(forbidden)),
+        forbidden=forbidden if isinstance(forbidden, Forbidden) else Forbidden(imports=tuple(forbidden)),
         limits=Limits(call_timeout_s=call_timeout_s, total_timeout_s=total_timeout_s,
                       memory_mb=memory_mb, cpu_s=cpu_s))
 
@@ -588,3 +589,32 @@ def test_the_judges_inputs_are_not_the_self_checks(tmp_path):
     first, again, other = map(int, drawn.read_text().split())
     self_check = int(np.random.default_rng(zlib.crc32(b"test_draw")).integers(2**62))
     assert first == again and len({first, other, self_check}) == 3
+
+
+@needs_bwrap
+def test_the_code_of_a_forbidden_function_is_not_on_the_childs_filesystem(sandbox):
+    """Exercise 05's forbidden attention: read however the child likes, the files hold none of it."""
+    forbidden = load_manifests()["attention"].forbidden
+    proxy = sandbox("""
+        import ctypes
+        import os
+
+        import torch.nn.functional as F
+
+        def read(path):  # with libc: past the guard inside the interpreter, to see what the files hold
+            libc = ctypes.CDLL(None)
+            libc.open.argtypes = [ctypes.c_char_p, ctypes.c_int]
+            fd, buffer = libc.open(path.encode(), os.O_RDONLY), ctypes.create_string_buffer(1 << 22)
+            count = libc.read(fd, buffer, 1 << 22)
+            libc.close(fd)
+            return buffer.raw[:count].decode(errors="replace")
+
+        def sources():
+            folder = os.path.join(os.path.dirname(F.__file__), "__pycache__")
+            compiled = [read(os.path.join(folder, n)) for n in os.listdir(folder) if n.startswith("functional.")]
+            return read(F.__file__), compiled
+    """, forbidden=forbidden, memory_mb=2048, call_timeout_s=60)
+    source, compiled = proxy.sources()
+    assert "def multi_head_attention_forward(" in source and "attn_output_weights" not in source
+    assert "multi_head_attention_forward is not available in this exercise" in source
+    assert compiled and all(text == "" for text in compiled)

@@ -1,5 +1,6 @@
-"""Stopping the grader: after kill -9 of `nnex grade` nothing of its run keeps running; Ctrl-C
-stops it cleanly (one line, exit 130) with the reports of what was graded before."""
+"""Stopping the grader: after kill -9 of `nnex grade` nothing of its run keeps running (and its
+files go at the next run); Ctrl-C stops it cleanly (one line, exit 130) with the reports of what
+was graded before, and leaves nothing behind."""
 import json
 import os
 import signal
@@ -64,6 +65,10 @@ def test_kill_9_of_the_grader_takes_its_servers_judges_and_sandboxes_with_it(tmp
     while (_processes_naming(marker) or _processes_naming(str(run_tmp))) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_naming(marker) == [] and _processes_naming(str(run_tmp)) == []
+    assert list(run_tmp.glob("nnex-run-*"))  # killed at once, it could not clean up; the next run does
+    (tmp_path / "empty").mkdir()
+    _start([tmp_path / "empty", "--exercise", EXERCISE.id], run_tmp).communicate(timeout=120)
+    assert list(run_tmp.iterdir()) == []
 
 
 def test_ctrl_c_stops_cleanly_with_the_reports_of_what_was_graded(tmp_path):
@@ -85,3 +90,4 @@ def test_ctrl_c_stops_cleanly_with_the_reports_of_what_was_graded(tmp_path):
     assert waiting["exercises"] == [] and waiting["score"] == 0
     time.sleep(1)
     assert _processes_naming(marker) == []
+    assert list(tmp_path.glob("nnex-*")) == []  # nothing of the run, the student's code included, is left

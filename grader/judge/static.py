@@ -9,8 +9,9 @@ def source_problems(source: str, exercise) -> list[str]:
     filename = exercise.student_file
     try:
         tree = ast.parse(source, filename=filename)
-    except SyntaxError as error:
-        return [f"{filename}, line {error.lineno}: {error.msg}"]
+    except (SyntaxError, ValueError) as error:  # a NUL byte is a ValueError in some versions
+        line = f", line {error.lineno}" if getattr(error, "lineno", None) else ""
+        return [f"{filename}{line}: {getattr(error, 'msg', None) or error}"]
     forbidden_modules, forbidden_names = set(exercise.forbidden_imports), set(exercise.forbidden_names)
     problems = []
     for node in ast.walk(tree):

@@ -67,7 +67,9 @@ def _limit_judge_memory() -> None:
     """A judge that decodes what a child sent must not take the machine's memory with it."""
     # CUDA reserves far more address space than it uses, so with a GPU the limit is on data instead
     kind = resource.RLIMIT_DATA if GPU_DEVICES else resource.RLIMIT_AS
-    resource.setrlimit(kind, (JUDGE_MEMORY_BYTES, JUDGE_MEMORY_BYTES))
+    _, hard = resource.getrlimit(kind)
+    limit = JUDGE_MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(JUDGE_MEMORY_BYTES, hard)
+    resource.setrlimit(kind, (limit, hard))
 
 
 def run_job(job: dict) -> dict:

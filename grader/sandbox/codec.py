@@ -36,6 +36,9 @@ MAX_DEPTH = 64
 # A decoded value costs far more memory than its bytes (a 1-byte integer becomes a 28-byte object
 # and an 8-byte list slot): a frame may hold at most this many items in all, and no list or map longer
 MAX_ITEMS = 1_000_000
+# keys that are not str can be made to collide (ints and tuples hash predictably), and each
+# colliding key costs every key before it: a map of them stays small
+MAX_MAP_KEYS = 1000
 KEY_TYPES = (type(None), bool, int, float, str, tuple)
 ARRAY_KINDS = "biufc"
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
@@ -161,6 +164,8 @@ def decode(data: bytes, hooks: dict):
             return tuple(unpack(payload))
         if code == MAP:
             pairs = unpack(payload)
+            if len(pairs) > MAX_MAP_KEYS:
+                raise CodecError(f"refused a map of more than {MAX_MAP_KEYS} keys that are not all str")
             if not all(type(pair) is list and len(pair) == 2 and type(pair[0]) in KEY_TYPES for pair in pairs):
                 raise CodecError("refused a map with keys that are not plain values")
             return dict(pairs)

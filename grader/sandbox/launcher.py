@@ -17,7 +17,6 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import glob
-import importlib.util
 import json
 import os
 import resource
@@ -34,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from grader.paths import ROOT
-from grader.sandbox import codec
+from grader.sandbox import codec, forbidden_files
 
 SANDBOX_RUNTIME = Path(__file__).parent  # child.py and codec.py are copied from here
 MIB = 2**20
@@ -45,7 +44,8 @@ EXTRA_PROCESSES = 64  # threads count as processes: torch's thread pool needs a 
 HIDDEN_FROM_CHILD = ("grader", "reference", "solutions", "tests")
 GPU_DEVICES = sorted(glob.glob("/dev/nvidia*"))  # CUDA for the PyTorch exercises, where there is a GPU
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
-PROBE_UID = 65534  # nobody: whether an unprivileged user can run the child at all
+PROBE_UID = 65534  # nobody: whether an unprivileged user can run the child at all (its packages readable)
+PROBE_DROP = f"import os; os.setgroups([]); os.setgid({PROBE_UID}); os.setuid({PROBE_UID}); import numpy, msgpack"
 CHILD_UIDS = range(200_000, 201_000)  # one per live child, machine-wide, when run as root
 UID_LOCKS = Path("/tmp/nnex-uid-locks")  # a lock file per uid in use: released when its holder dies
 REFUSED_PACKAGE = "refused_package.py"  # what a forbidden package's folder holds in the sandbox
@@ -133,25 +133,34 @@ class Isolation:
 @lru_cache(maxsize=1)
 def isolation() -> Isolation:
     """What this machine allows. NNEX_ISOLATION=reduced turns bubblewrap off (to test the fallback)."""
-    reduced = ("so the child has the network, sees the filesystem, shares /tmp and can reach forbidden "
-               "packages past the guard inside its interpreter")
     if os.environ.get("NNEX_ISOLATION") == "reduced":
-        return Isolation(False, False, f"reduced: turned off by NNEX_ISOLATION=reduced, {reduced}")
+        return _reduced("turned off by NNEX_ISOLATION=reduced")
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return Isolation(False, False, f"reduced: bubblewrap (bwrap) is not installed, {reduced}")
+        return _reduced("bubblewrap (bwrap) is not installed")
     full = "full: bubblewrap, no network, own PID namespace and /tmp, grader files and forbidden packages not visible"
-    if os.geteuid() == 0:
-        drop = (f"import os; os.setgroups([]); os.setgid({PROBE_UID}); os.setuid({PROBE_UID}); "
-                "import numpy, msgpack")  # the child's packages must still be readable after the drop
-        if _probe(bwrap, True, drop).returncode == 0:
-            return Isolation(True, True, f"{full}, an unprivileged user per child")
+    if os.geteuid() == 0 and _probe(bwrap, True, PROBE_DROP).returncode == 0:
+        return Isolation(True, True, f"{full}, an unprivileged user per child")
     probe = _probe(bwrap, False, "pass")
     if probe.returncode != 0:
-        return Isolation(False, False, f"reduced: bubblewrap cannot create namespaces here "
-                                       f"({probe.stderr.strip()[:200]}), {reduced}")
+        return _reduced(f"bubblewrap cannot create namespaces here ({probe.stderr.strip()[:200]})")
     limit = "; as root, the number of processes is not limited" if os.geteuid() == 0 else ""
     return Isolation(True, False, f"{full}{limit}")
+
+
+def _reduced(why: str) -> Isolation:
+    """Without bubblewrap: as root, each child still becomes an unprivileged user of its own where
+    that user can run the interpreter; the report says what is lost either way."""
+    lost = ("so the child has the network, sees the filesystem, shares /tmp and can reach forbidden packages "
+            "past the guard inside its interpreter")
+    if os.geteuid() == 0:
+        probe = subprocess.run([sys.executable, "-I", "-c", PROBE_DROP], capture_output=True, timeout=60, cwd="/")
+        if probe.returncode == 0:
+            return Isolation(False, True, f"reduced: {why}, {lost}; each child is an unprivileged user of its own")
+        return Isolation(False, False, f"reduced: {why}, {lost}; and the child runs as root: it could change "
+                                       "the grader's files and stop it")
+    return Isolation(False, False, f"reduced: {why}, {lost}; and the child runs as the grader's own user: it "
+                                   "could stop the grader")
 
 
 def _probe(bwrap: str, drop_root: bool, code: str) -> subprocess.CompletedProcess:
@@ -167,12 +176,12 @@ def _bound_prefixes() -> list[Path]:
     return sorted(p for p in prefixes if not any(o != p and o in p.parents for o in prefixes))
 
 
-def _bwrap_base_args(drop_root: bool, refused: list[Path] = (), refused_file: Path | None = None) -> list[str]:
+def _bwrap_base_args(drop_root: bool, masks: list[tuple[Path, Path]] = ()) -> list[str]:
     """The sandbox's filesystem and namespaces, with a small tmpfs of its own as /tmp.
 
     /tmp comes before the environment's binds: a virtual environment may itself live under /tmp.
-    ``refused``: package folders and modules that must not be there; each becomes ``refused_file``
-    (a folder: an empty one whose __init__.py is that file), so importing it fails with its message.
+    ``masks``: (replacement file, path) pairs: the file shows at the path (a folder becomes an empty
+    one whose __init__.py is the file). See forbidden_files.py.
     """
     if drop_root:  # no user namespace, so that the child can still become an unprivileged user
         args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
@@ -206,30 +215,12 @@ def _bwrap_base_args(drop_root: bool, refused: list[Path] = (), refused_file: Pa
         path = (ROOT / name).resolve()
         if path.exists() and any(b == path or b in path.parents for b in bound):
             args += ["--tmpfs", str(path)]
-    for path in refused:
+    for replacement, path in masks:
         if path.is_dir():
-            args += ["--tmpfs", str(path), "--ro-bind", str(refused_file), str(path / "__init__.py")]
+            args += ["--tmpfs", str(path), "--ro-bind", str(replacement), str(path / "__init__.py")]
         else:
-            args += ["--ro-bind", str(refused_file), str(path)]
+            args += ["--ro-bind", str(replacement), str(path)]
     return args
-
-
-def refused_paths(packages: list[str]) -> list[Path]:
-    """Where the forbidden top-level ``packages`` live in the environment the child gets."""
-    found = set()
-    for package in packages:
-        spec = importlib.util.find_spec(package)
-        locations = list(spec.submodule_search_locations or []) if spec else []
-        if spec and spec.origin and not locations:
-            locations.append(spec.origin)
-        for entry in sys.path:  # every copy on the path, not only the first
-            folder = Path(entry or ".")
-            locations += [str(folder / package)] if (folder / package).is_dir() else []
-            locations += map(str, folder.glob(f"{package}.*py")) if folder.is_dir() else []
-            locations += map(str, folder.glob(f"{package}.*.so")) if folder.is_dir() else []
-        found |= {Path(p).resolve() for p in locations if Path(p).exists()}
-    bound = _bound_prefixes() + [Path("/usr")]
-    return sorted(p for p in found if any(b in p.parents for b in bound))
 
 
 class UidLock:
@@ -252,7 +243,8 @@ class UidLock:
         os.close(self.fd)
 
 
-def _limit_resources(limits: Limits, uid: int):
+def _limit_resources(limits: Limits, uid: int, become: bool):
+    """What the new process does before exec: limits, and with ``become``, the user ``uid``."""
     processes = sum(1 for entry in os.listdir("/proc")
                     if entry.isdigit() and _owner(entry) == uid)
 
@@ -269,6 +261,10 @@ def _limit_resources(limits: Limits, uid: int):
         resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT,) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NPROC, (processes + EXTRA_PROCESSES,) * 2)
+        if become:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
 
     return apply
 
@@ -289,9 +285,22 @@ class Forbidden:
     modules: tuple[str, ...] = ()  # modules the child cannot import
 
 
-@lru_cache(maxsize=8)
-def _refused_paths_cached(packages: tuple[str, ...]) -> tuple[Path, ...]:
-    return tuple(refused_paths(list(packages)))
+def _mask_files(forbidden: Forbidden, runtime: Path) -> list[tuple[Path, Path]]:
+    """(replacement file, path) for each mask of the forbidden parts; patched sources are written to ``runtime``."""
+    found = forbidden_files.masks(forbidden.imports, forbidden.modules, forbidden.functions,
+                                  tuple(_bound_prefixes() + [Path("/usr")]))
+    (runtime / "empty").touch()
+    pairs = []
+    for number, mask in enumerate(found):
+        if mask.replacement == forbidden_files.REFUSED:
+            pairs.append((runtime / REFUSED_PACKAGE, mask.path))
+        elif mask.replacement == forbidden_files.EMPTY:
+            pairs.append((runtime / "empty", mask.path))
+        else:
+            patched = runtime / f"patched_{number}.py"
+            patched.write_text(mask.replacement, encoding="utf-8")
+            pairs.append((patched, mask.path))
+    return pairs
 
 
 class Child:
@@ -326,6 +335,9 @@ class Child:
         if sandbox.drop_privileges:
             self.uid_lock = UidLock()
         uid = self.uid_lock.uid if self.uid_lock else os.getuid()
+        if self.uid_lock and not sandbox.full:  # the user it becomes can reach its folders and write its tmp
+            self.folder.chmod(0o711)
+            os.chown(scratch, uid, uid)
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
         inside = Path("/sandbox") if sandbox.full else self.folder
@@ -334,14 +346,13 @@ class Child:
                   "forbidden_imports": list(forbidden.imports),
                   "guard": {"functions": list(forbidden.functions), "operators": list(forbidden.operators),
                             "modules": list(forbidden.modules)},
-                  "uid": self.uid_lock.uid if self.uid_lock else None,
+                  "uid": self.uid_lock.uid if self.uid_lock and sandbox.full else None,
                   "request_fd": request_read, "response_fd": response_write}
         home = "/tmp" if sandbox.full else str(scratch)
         # -s: no user site (that is -I but for -E: the environment is ours, and it fixes the hash seed)
         command = [sys.executable, "-s", "-B", str(inside / "runtime" / "child.py"), json.dumps(config)]
         if sandbox.full:
-            refused = _refused_paths_cached(tuple(forbidden.imports))
-            command = [shutil.which("bwrap"), *_bwrap_base_args(sandbox.drop_privileges, refused, runtime / REFUSED_PACKAGE),
+            command = [shutil.which("bwrap"), *_bwrap_base_args(sandbox.drop_privileges, _mask_files(forbidden, runtime)),
                        "--ro-bind", str(runtime), "/sandbox/runtime",
                        "--ro-bind", str(student), "/sandbox/student", "--chdir", "/tmp", "--", *command]
         environment = {"HOME": home, "TMPDIR": home, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
@@ -352,7 +363,8 @@ class Child:
             self.process = subprocess.Popen(
                 command, cwd=scratch, env=environment, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                pass_fds=(request_read, response_write), preexec_fn=_limit_resources(self.limits, uid))
+                pass_fds=(request_read, response_write),
+                preexec_fn=_limit_resources(self.limits, uid, become=bool(self.uid_lock) and not sandbox.full))
         finally:
             os.close(request_read)
             os.close(response_write)

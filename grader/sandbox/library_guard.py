@@ -1,11 +1,15 @@
-"""Makes the library functions an exercise forbids unusable in the sandboxed child.
+"""Makes the library functions an exercise forbids unusable in the sandboxed child's interpreter.
 
     refuse(functions, operators, modules, exercise_file)
 
-runs before the student's file is imported, so that no student code exists yet:
+runs before the student's file is imported, so that no student code exists yet. With bubblewrap,
+the original Python code of the refused functions and modules is not even on the child's
+filesystem (forbidden_files.py); this is the part the filesystem cannot do (compiled kernels),
+and what is left where there is no bubblewrap:
 
-- ``operators``: every ATen operator whose name contains one of these strings gets a kernel that
-  raises, for each dispatch key it has one for. The registration lives in a dispatcher library
+- ``operators``: every operator whose name contains one of these strings (in any case) gets a
+  kernel that raises, for each dispatch key it has one for (vmap's, nested tensors' and
+  autocast's as well as the devices'). The registration lives in a dispatcher library
   object that no Python object refers to (it is not tracked by the garbage collector either), so
   it cannot be found and dropped; whatever name or route reaches the operator (torch.ops.aten, a
   Python wrapper, a module's fast path) ends in the raising kernel.
@@ -18,7 +22,8 @@ runs before the student's file is imported, so that no student code exists yet:
   reload, no exec of their text). An audit hook does both; it cannot be removed.
 
 Each refusal raises RuntimeError (ImportError for a module, PermissionError for a guarded file) with
-a message that names the thing and ``exercise_file``. This file is copied into the sandbox and imports nothing from the grader.
+a message that names the thing and ``exercise_file``. This file is copied into the sandbox and
+imports nothing from the grader.
 """
 import ctypes
 import gc
@@ -26,9 +31,6 @@ import importlib
 import os
 import sys
 import warnings
-
-DISPATCH_KEYS = ("CompositeImplicitAutograd", "CompositeExplicitAutograd", "CPU", "CUDA", "Meta",
-                 "AutogradCPU", "AutogradCUDA")
 
 
 def _message(name, exercise_file):
@@ -43,19 +45,28 @@ def _raising(message):
 
 
 def _refuse_operators(patterns, exercise_file):
+    """Every kernel of every operator (any namespace) whose name holds a pattern, in any case: under
+    every dispatch key (vmap's, nested tensors', autocast's... as well as the devices')."""
     import torch
 
-    names = [n for n in torch._C._dispatch_get_all_op_names() if any(p in n for p in patterns)]
-    library = torch._C._dispatch_library("IMPL", "aten", "")
+    names = [n for n in torch._C._dispatch_get_all_op_names() if any(p.lower() in n.lower() for p in patterns)]
+    libraries = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "overriding a previously registered kernel" is the point
         for name in names:
+            namespace, operator = name.split("::", 1)
+            if namespace not in libraries:
+                libraries[namespace] = torch._C._dispatch_library("IMPL", namespace, "")
             refused = _raising(_message(name, exercise_file))
-            for key in DISPATCH_KEYS:
-                if torch._C._dispatch_has_kernel_for_dispatch_key(name, key):
-                    library.impl(name.split("::", 1)[1], key, refused)
-    # the registrations last as long as the library object: keep it alive where nothing can reach it
-    ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))
+            for key in torch._C.DispatchKey.__members__:
+                try:
+                    if torch._C._dispatch_has_kernel_for_dispatch_key(name, key):
+                        libraries[namespace].impl(operator, key, refused)
+                except RuntimeError:  # a key that names no backend (an end-of-range marker)
+                    continue
+    # the registrations last as long as their library objects: keep them alive where nothing reaches them
+    for library in libraries.values():
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))
 
 
 def _resolve(dotted):
