@@ -5,12 +5,12 @@ as working directory, HOME and /tmp, and resource limits; it dies with the proce
 With bubblewrap it also gets no network, its own PID namespace (so nothing it starts outlives it), a
 /tmp of its own (a small tmpfs that no other child sees) and a filesystem that holds only the
 interpreter, its packages, the runtime and the student's file: the grader, the reference, the
-solutions and the project's tests are not there, nor the packages the exercise forbids. Without
-bubblewrap the limits still hold and the judge process collects every descendant (as a child
-subreaper) to kill it, but the child sees the filesystem: ``isolation()`` says so. Run as root,
-each child becomes an unprivileged user of its own inside bubblewrap (a uid no other live child
+solutions and the project's tests are not there, nor what the exercise forbids of a library
+(forbidden_files.py). Without bubblewrap the limits still hold and the judge process collects every
+descendant (as a child subreaper) to kill it, but the child sees the filesystem: ``isolation()``
+says so. Run as root, each child becomes an unprivileged user of its own (a uid no other live child
 has), since root is exempt from the limit on processes and the limit counts all of a user's
-processes.
+processes; without bubblewrap only where that user can run the interpreter.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from pathlib import Path
 from grader.paths import ROOT
 from grader.sandbox import codec, forbidden_files
 
-SANDBOX_RUNTIME = Path(__file__).parent  # child.py and codec.py are copied from here
+SANDBOX_RUNTIME = Path(__file__).parent  # the child's runtime files are copied from here
 MIB = 2**20
 FILE_SIZE_LIMIT = 64 * MIB
 TMP_SIZE = 64 * MIB  # the child's own /tmp
