@@ -231,24 +231,28 @@ def test_a_setsid_daemon_does_not_survive_close(sandbox, subreaper):
     assert not _processes_with(marker), "a daemon of the child outlived close()"
 
 
-def test_fork_count_is_bounded(sandbox, subreaper):
-    proxy = sandbox("""
-        import os
-        import time
+FORKS = """
+    import os
+    import time
 
-        def forks(most):
-            count = 0
-            while count < most:
-                try:
-                    pid = os.fork()
-                except OSError:
-                    return count
-                if pid == 0:
-                    time.sleep(30)
-                    os._exit(0)
-                count += 1
-            return count
-    """)
+    def forks(most):
+        '''Fork up to ``most`` children that sleep: how many it could.'''
+        count = 0
+        while count < most:
+            try:
+                pid = os.fork()
+            except OSError:
+                return count
+            if pid == 0:
+                time.sleep(30)
+                os._exit(0)
+            count += 1
+        return count
+"""
+
+
+def test_fork_count_is_bounded(sandbox, subreaper):
+    proxy = sandbox(FORKS)
     if os.geteuid() == 0 and not isolation().drop_privileges:
         pytest.skip("run as root without bubblewrap's unprivileged user, the process limit does not bind")
     count = proxy.forks(400)
@@ -286,24 +290,7 @@ def test_each_child_has_a_small_tmp_of_its_own(sandbox):
 def test_concurrent_children_do_not_share_a_process_limit(sandbox, subreaper):
     if not isolation().drop_privileges:
         pytest.skip("children run as the invoking user: they share its process limit")
-    source = """
-        import os
-        import time
-
-        def forks(most):
-            count = 0
-            while count < most:
-                try:
-                    pid = os.fork()
-                except OSError:
-                    return count
-                if pid == 0:
-                    time.sleep(30)
-                    os._exit(0)
-                count += 1
-            return count
-    """
-    greedy, neighbour = sandbox(source), sandbox(source)
+    greedy, neighbour = sandbox(FORKS), sandbox(FORKS)
     assert greedy.forks(400) <= EXTRA_PROCESSES  # it holds every process it may have
     assert neighbour.forks(5) == 5
 
