@@ -34,8 +34,10 @@ class CheckFailed(AssertionError):
 def describe(value) -> str:
     """A short description of a value's type, for messages."""
     opaque = getattr(value, "nnex_type", None)  # values the grader could not bring back
+    if opaque == "numpy.ndarray":  # of the plain arrays, only one of Python objects stays in the sandbox
+        return "an ndarray of dtype object"
     if isinstance(opaque, str):
-        return f"an object of type {opaque}"
+        return f"an object of type {opaque[:200]}"
     if type(value) is np.ndarray:
         return f"an ndarray of dtype {value.dtype} and shape {value.shape}"
     return f"a value of type {type(value).__module__}.{type(value).__qualname__}"
@@ -48,6 +50,9 @@ def expect_array(value, name: str, shape: tuple | None = None, kinds: str = "f",
     kinds: NumPy dtype kinds accepted ("f" float, "i"/"u" integer, "b" bool).
     Returns the array as float64 when kinds admits floats, else unchanged.
     """
+    if getattr(value, "nnex_type", None) == "numpy.ndarray" or (type(value) is np.ndarray and value.dtype == object):
+        raise CheckFailed(f"{name} is an ndarray of dtype object (Python objects, not numbers); it should hold "
+                          f"numbers: {'float64' if 'f' in kinds else 'integers or booleans'}")
     if type(value) is not np.ndarray:
         raise CheckFailed(f"{name} should be a NumPy ndarray, got {describe(value)}")
     if value.dtype.kind not in kinds:
@@ -115,23 +120,25 @@ def assert_close(actual, expected, name: str, rtol: float = 1e-6, atol: float = 
                  mistakes: dict | None = None) -> None:
     """``actual`` must equal ``expected`` within tolerance (both already checked for shape).
 
-    mistakes: {mistake id: the value that mistake would give}. When ``actual`` is far from
-    ``expected`` but close to one of these, the failure names that mistake.
+    mistakes: {mistake id: the value that mistake would give}, or (id, value) pairs where one
+    mistake has several forms. When ``actual`` is far from ``expected`` but close to one of these
+    (that differs from ``expected``), the failure names that mistake, and still says by how much it
+    is wrong.
     """
     a, e = _as_numpy(actual), _as_numpy(expected)
     if a.shape != e.shape:
         raise CheckFailed(f"{name} has shape {a.shape}; expected {e.shape}")
     if np.allclose(a, e, rtol=rtol, atol=atol):
         return
-    for mistake, wrong in (mistakes or {}).items():
-        w = _as_numpy(wrong)
-        if w.shape == a.shape and np.allclose(a, w, rtol=max(rtol, 1e-6), atol=atol):
-            raise CheckFailed(f"{name} is wrong", mistake)
+    pairs = mistakes.items() if isinstance(mistakes, dict) else mistakes or ()
+    recognised = next((mistake for mistake, wrong in pairs
+                       if _as_numpy(wrong).shape == a.shape and not np.allclose(_as_numpy(wrong), e, rtol=rtol, atol=atol)
+                       and np.allclose(a, _as_numpy(wrong), rtol=max(rtol, 1e-6), atol=atol)), None)
     worst = np.unravel_index(np.argmax(np.abs(a - e)), a.shape) if a.ndim else ()
     raise CheckFailed(
         f"{name} is wrong: relative error {relative_error(a, e):.3g}"
         + (f"; at index {tuple(int(i) for i in worst)} got {a[worst]:.6g}, expected {e[worst]:.6g}"
-           if a.ndim else f"; got {float(a):.6g}, expected {float(e):.6g}"))
+           if a.ndim else f"; got {float(a):.6g}, expected {float(e):.6g}"), recognised)
 
 
 def fail(message: str, mistake: str | None = None):

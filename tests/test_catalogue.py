@@ -88,9 +88,10 @@ def test_a_mutant_loses_points_and_its_mistake_is_named(graded, exercise_id, nam
     hint = MANIFESTS[exercise_id].mistakes[mistake]
     assert result["status"] == "graded"
     assert result["score"] < result["max_score"]
-    messages = [t["message"] for t in result["tests"] if not t["passed"]]
-    assert any(hint in message for message in messages), \
-        f"no failing test names the mistake {mistake!r}; the messages were: {messages}"
+    failed = [t for t in result["tests"] if not t["passed"]]
+    named = [t for t in failed if t["mistake"] == mistake]
+    assert named, f"no failing test names the mistake {mistake!r}; the messages were: {[t['message'] for t in failed]}"
+    assert all(t["hint"] == hint and hint in t["message"] for t in named)
 
 
 @pytest.mark.parametrize("exercise_id, name", [(i, n) for i, k, n in CASES if k == "alternative"])

@@ -64,12 +64,7 @@ def _np(value):
 
 def _close(actual, expected, name, variants=(), rtol=1e-9, atol=1e-12):
     """assert_close, where ``variants`` lists (mistake id, wrong value) and an id may come twice."""
-    a, e = _np(actual), _np(expected)
-    if a.shape == e.shape and not np.allclose(a, e, rtol=rtol, atol=atol):
-        for mistake, wrong in variants:
-            if np.allclose(a, _np(wrong), rtol=max(rtol, 1e-6), atol=atol):
-                fail(f"{name} is wrong", mistake)
-    assert_close(actual, expected, name, rtol=rtol, atol=atol)
+    assert_close(actual, expected, name, rtol=rtol, atol=atol, mistakes=[(m, _np(w)) for m, w in variants])
 
 
 def _copy(schedule):

@@ -28,13 +28,8 @@ def _np(value):
 def _close(actual, expected, name, candidates=(), rtol=1e-12, atol=1e-12):
     """assert_close, naming the first of the (mistake id, wrong value) candidates that matches."""
     a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    if not np.allclose(a, e, rtol=rtol, atol=atol):
-        for mistake, wrong in candidates:
-            wrong = np.asarray(wrong, dtype=np.float64)
-            if wrong.shape == a.shape and not np.allclose(wrong, e, rtol=rtol, atol=atol) \
-                    and np.allclose(a, wrong, rtol=rtol, atol=atol):
-                fail(f"{name} is wrong", mistake)
-    assert_close(a, e, name, rtol=rtol, atol=atol)
+    assert_close(a, e, name, rtol=rtol, atol=atol,
+                 mistakes=[(mistake, np.asarray(wrong, dtype=np.float64)) for mistake, wrong in candidates])
 
 
 def _mask(value, name, units):

@@ -29,7 +29,8 @@ def message_with_hint(verdict: Verdict, mistakes: dict) -> str:
 
 
 def score_tests(exercise, verdicts: list[Verdict], reason_if_not_run: str) -> list[dict]:
-    """One entry per manifest test: its points times the share of its instances that passed."""
+    """One entry per manifest test: its points times the share of its instances that passed, and
+    for a failed one the catalogued mistake it recognised (id and hint; null when none was)."""
     by_test: dict[str, list[Verdict]] = {}
     for verdict in verdicts:
         by_test.setdefault(verdict.test, []).append(verdict)
@@ -47,8 +48,10 @@ def score_tests(exercise, verdicts: list[Verdict], reason_if_not_run: str) -> li
         else:
             message = ""
         score = test.points * passed / len(instances) if instances else 0.0
+        mistake = failed.mistake if failed is not None else None
         results.append({"name": test.name, "score": round(score, 4), "max_score": test.points,
-                        "passed": bool(instances) and failed is None, "message": capped(message)})
+                        "passed": bool(instances) and failed is None, "message": capped(message),
+                        "mistake": mistake, "hint": exercise.mistakes.get(mistake)})
     return results
 
 
