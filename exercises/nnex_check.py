@@ -58,10 +58,15 @@ def expect_array(value, name: str, shape: tuple | None = None, kinds: str = "f",
     if value.dtype.kind not in kinds:
         raise CheckFailed(f"{name} has dtype {value.dtype}; expected kind {'/'.join(kinds)}")
     if shape is not None and value.shape != tuple(shape):
-        raise CheckFailed(f"{name} has shape {value.shape}; expected {tuple(shape)}")
+        raise CheckFailed(f"{name} has shape {value.shape}; expected {tuple(shape)}", _shape_mistake(value.shape, shape))
     if finite and value.dtype.kind in "fc" and not np.all(np.isfinite(value)):
-        raise CheckFailed(f"{name} contains nan or inf")
+        raise CheckFailed(f"{name} contains nan or inf", "nan_or_inf")
     return value.astype(np.float64) if "f" in kinds and value.dtype.kind in "biuf" else value
+
+
+def _shape_mistake(got: tuple, wanted: tuple) -> str:
+    """The mistake a wrong shape shows: the transpose, or a shape wrong some other way."""
+    return "transposed" if len(got) == 2 and tuple(got) == tuple(wanted)[::-1] else "wrong_shape"
 
 
 def expect_scalar(value, name: str, finite: bool = True) -> float:
@@ -73,9 +78,10 @@ def expect_scalar(value, name: str, finite: bool = True) -> float:
     elif type(value) is np.ndarray and value.shape == () and value.dtype.kind in "iuf":
         number = float(value)
     else:
-        raise CheckFailed(f"{name} should be a number, got {describe(value)}")
+        raise CheckFailed(f"{name} should be a number, got {describe(value)}",
+                          "wrong_shape" if type(value) is np.ndarray and value.dtype.kind in "iuf" else None)
     if finite and not np.isfinite(number):
-        raise CheckFailed(f"{name} is {number}; expected a finite number")
+        raise CheckFailed(f"{name} is {number}; expected a finite number", "nan_or_inf")
     return number
 
 
@@ -97,9 +103,10 @@ def expect_tensor(value, name: str, like, shape: tuple | None = None, finite: bo
     if value.device != like.device:
         raise CheckFailed(f"{name} is on {value.device}; it should stay on the input's {like.device}")
     if shape is not None and tuple(value.shape) != tuple(shape):
-        raise CheckFailed(f"{name} has shape {tuple(value.shape)}; expected {tuple(shape)}")
+        raise CheckFailed(f"{name} has shape {tuple(value.shape)}; expected {tuple(shape)}",
+                          _shape_mistake(tuple(value.shape), shape))
     if finite and value.is_floating_point() and not bool(torch.isfinite(value).all()):
-        raise CheckFailed(f"{name} contains nan or inf")
+        raise CheckFailed(f"{name} contains nan or inf", "nan_or_inf")
     return value
 
 
@@ -134,11 +141,42 @@ def assert_close(actual, expected, name: str, rtol: float = 1e-6, atol: float = 
     recognised = next((mistake for mistake, wrong in pairs
                        if _as_numpy(wrong).shape == a.shape and not np.allclose(_as_numpy(wrong), e, rtol=rtol, atol=atol)
                        and np.allclose(a, _as_numpy(wrong), rtol=max(rtol, 1e-6), atol=atol)), None)
+    relation = None if recognised else relation_to(a, e, rtol, atol)
     worst = np.unravel_index(np.argmax(np.abs(a - e)), a.shape) if a.ndim else ()
     raise CheckFailed(
         f"{name} is wrong: relative error {relative_error(a, e):.3g}"
         + (f"; at index {tuple(int(i) for i in worst)} got {a[worst]:.6g}, expected {e[worst]:.6g}"
-           if a.ndim else f"; got {float(a):.6g}, expected {float(e):.6g}"), recognised)
+           if a.ndim else f"; got {float(a):.6g}, expected {float(e):.6g}")
+        + (f"; {relation[1]}" if relation else ""), recognised or (relation[0] if relation else None))
+
+
+def _simple(c: float) -> bool:
+    """A factor a formula could have picked up: ±n or ±1/n for a small whole n."""
+    return any(np.isclose(abs(c), v, rtol=1e-6) for n in range(2, 1025) for v in (n, 1 / n))
+
+
+def relation_to(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> tuple[str, str] | None:
+    """How a wrong value relates to the right one, where it does in a way every exercise can have:
+    (mistake id of grader/manifests/common/mistakes.yaml, words for the message), or None."""
+    a, e = actual, expected
+    if a.shape != e.shape or a.size == 0 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
+        return None
+    close = {"rtol": max(rtol, 1e-6), "atol": atol}
+    if np.any(e != 0) and np.allclose(a, -e, **close):
+        return "sign_error", "it is the right value with the opposite sign"
+    norm = float(np.sum(e * e))
+    factor = float(np.sum(a * e)) / norm if norm > 0 else 0.0
+    if factor != 0 and np.isfinite(factor) and not np.isclose(factor, 1.0, rtol=1e-3) \
+            and (a.size > 1 or _simple(factor)) and np.allclose(a, factor * e, **close):
+        return "scale_error", f"it is the right value times {factor:.4g}"
+    if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and np.allclose(a, np.swapaxes(e, -1, -2), **close):
+        return "transposed", "it is the transpose of the right value"
+    offset = float(np.mean(a - e))
+    if a.size > 1 and np.allclose(a, e + offset, **close):
+        return "offset_error", f"it is the right value plus {offset:.4g} everywhere"
+    if a.size > 1 and np.allclose(np.sort(a, axis=None), np.sort(e, axis=None), **close):
+        return "misplaced", "it holds the right values, in the wrong places"
+    return None
 
 
 def fail(message: str, mistake: str | None = None):

@@ -13,6 +13,7 @@ some submission could not be read, 2 on a usage or configuration error, 130 when
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -46,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="exercises graded at once (default: the number of CPUs)")
     grade.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
+    validate = commands.add_parser("validate", help="how many single-point mutants of each solution the tests "
+                                                     "catch and name (the mutation score)")
+    validate.add_argument("--exercise", action="append", metavar="ID", help="validate only this exercise (repeatable)")
+    validate.add_argument("--sample", type=int, metavar="N", help="grade only N mutants per exercise, spread over the "
+                                                                   "solution (a quick check)")
+    validate.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="exercises graded at once")
+    validate.add_argument("--json", type=Path, metavar="FILE", help="write the figures and the survivors as JSON")
     generate = commands.add_parser("generate", help="make the stubs, notebooks and task texts from solutions/")
     generate.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything drifted")
     nbgrader_commands.add_parsers(commands)
@@ -123,6 +131,23 @@ def grade_command(args, console: Console) -> int:
     return 1 if any(s.error for s in submissions) else 0
 
 
+def validate_command(args, console: Console) -> int:
+    from grader import validate
+
+    manifests = load_manifests()
+    unknown = [e for e in args.exercise or [] if e not in manifests]
+    if unknown or (args.sample is not None and args.sample < 1) or args.jobs < 1:
+        print(f"nnex validate: unknown exercise {unknown[0]!r}" if unknown else
+              "nnex validate: --sample and --jobs must be at least 1", file=sys.stderr)
+        return USAGE_ERROR
+    exercises = [m for i, m in manifests.items() if not args.exercise or i in args.exercise]
+    reports = validate.validate(exercises, args.sample, args.jobs)
+    validate.print_report(reports, console)
+    if args.json:
+        args.json.write_text(json.dumps({"exercises": reports}, indent=2) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # in a log or a pipe the table keeps one line per submission, however many exercises it has
@@ -130,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=width)
     if args.command == "grade":
         return grade_command(args, console)
+    if args.command == "validate":
+        return validate_command(args, console)
     if args.command in ("nbgrader", "release"):
         return nbgrader_commands.run(args)
     from grader import generate

@@ -70,6 +70,11 @@ class Exercise:
         return sum(t.points for t in self.tests)
 
 
+def _common_mistakes() -> dict:
+    """The mistakes every exercise can have (grader/manifests/common/mistakes.yaml)."""
+    return yaml.safe_load((MANIFESTS / "common" / "mistakes.yaml").read_text())
+
+
 def _schema() -> dict:
     return yaml.safe_load((MANIFESTS / "schema.yaml").read_text())
 
@@ -101,7 +106,7 @@ def load_manifest(path: Path) -> Exercise:
         forbidden_names=tuple(data["forbidden"]["names"]),
         forbidden=Forbidden(**{key: tuple(data["forbidden"].get(key, ()))
                                for key in ("imports", "functions", "operators", "modules")}),
-        groups=tuple(data["groups"]), mistakes=dict(data["mistakes"]), manifest_path=path)
+        groups=tuple(data["groups"]), mistakes={**_common_mistakes(), **data["mistakes"]}, manifest_path=path)
     for key, required in (("folder", exercise.exercise_dir), ("id", exercise.hidden_test_file)):
         if not required.exists():
             raise ManifestError(f"{path}: at {key}: {required} does not exist")

@@ -7,6 +7,7 @@ source.
 from __future__ import annotations
 
 import hashlib
+import re
 import types
 import zlib
 from dataclasses import dataclass
@@ -26,11 +27,26 @@ class Verdict:
     mistake: str | None = None
 
 
+# what the student's function raised -> the mistake of grader/manifests/common/mistakes.yaml it shows
+RAISED = [(re.compile(r"^\S+ raised (ValueError|RuntimeError|IndexError|TypeError): .*"
+                      r"(shape|broadcast|size of tensor|mat1 and mat2|not aligned|dimension|mismatch)", re.S),
+           "shape_mismatch"),
+          (re.compile(r"^\S+ raised IndexError"), "index_out_of_range"),
+          (re.compile(r"^\S+ raised (TypeError|AttributeError)"), "wrong_arguments"),
+          (re.compile(r"^\S+ raised KeyError"), "missing_key"),
+          (re.compile(r"^\S+ raised (NameError|UnboundLocalError)"), "undefined_name"),
+          (re.compile(r"^\S+ raised ZeroDivisionError"), "division_by_zero"),
+          (re.compile(r"^\S+ did not return within"), "endless_loop")]
+
+
 def explain(exception: BaseException) -> tuple[str, str | None]:
     """(message, mistake id) for a failed test, from the exception only."""
     if isinstance(exception, AssertionError) and hasattr(exception, "mistake"):  # nnex_check.CheckFailed
         return exception.detail, exception.mistake
-    if isinstance(exception, (StudentError, AssertionError)):
+    if isinstance(exception, StudentError):
+        message = str(exception)
+        return message, next((mistake for pattern, mistake in RAISED if pattern.search(message)), None)
+    if isinstance(exception, AssertionError):
         return str(exception), None
     if isinstance(exception, pytest.skip.Exception):
         return f"the test was skipped ({exception}); a skip counts as a failure", None

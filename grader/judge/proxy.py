@@ -12,6 +12,8 @@ child, a few times at most, within the exercise's time budget.
 from __future__ import annotations
 
 import builtins
+import hashlib
+import os
 import time
 import warnings
 from pathlib import Path
@@ -22,6 +24,7 @@ from grader.sandbox import codec
 from grader.sandbox.launcher import Child, ChildDied, ChildTimeout
 
 MAX_STARTS = 4
+CALL_LOG = os.environ.get("NNEX_CALL_LOG")  # a folder: see StudentProxy._log_call
 
 
 class StudentError(Exception):
@@ -185,6 +188,14 @@ class StudentProxy:
         return response[0], response[1:] if response[0] in ("ok", "raise", "started") else response[1]
 
     # -- calls ----------------------------------------------------------------------------
+    def _log_call(self, name: str, answer: bytes) -> None:
+        """With NNEX_CALL_LOG=DIR, a digest of each answer goes to a file per (exercise, source):
+        two files that answer every call alike behave alike wherever the tests looked (nnex validate)."""
+        if CALL_LOG:
+            source = hashlib.sha256(self.source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+            with open(Path(CALL_LOG) / f"{self.exercise.id}-{source}.log", "a") as log:
+                log.write(f"{name} {hashlib.sha256(answer).hexdigest()[:16]}\n")
+
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
@@ -200,8 +211,11 @@ class StudentProxy:
         timeout = min(self.exercise.limits.call_timeout_s, self._remaining())
         try:
             child.send(data)
-            tag, payload = self._decode(child.receive(timeout))
+            answer = child.receive(timeout)
+            self._log_call(name, answer)
+            tag, payload = self._decode(answer)
         except ChildTimeout:
+            self._log_call(name, b"timeout")
             self._drop_child()
             self.timed_out = True
             raise StudentError(f"{name} did not return within {timeout:.0f} s") from None
