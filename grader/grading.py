@@ -165,14 +165,16 @@ def _holds(submission: Submission, exercise) -> bool:
         return True  # graded as an error, with the message
 
 
-def _pairs(submissions: list[Submission], exercises: list, count_missing: bool) -> list[tuple[Submission, object]]:
+def _pairs(submissions: list[Submission], exercises: list, count_missing: bool) -> tuple[list[tuple[Submission, object]], int]:
     """The (submission, exercise) pairs to grade: the exercises a submission holds, or every one of
-    ``exercises`` with ``count_missing`` or where it holds none (each then missing, with why)."""
-    pairs = []
+    ``exercises`` with ``count_missing`` or where it holds none (each then missing, with why); and
+    how many of them a judge grades (the others are missing or unreadable)."""
+    pairs, judged = [], 0
     for submission in submissions:
         held = [exercise for exercise in exercises if _holds(submission, exercise)]
         pairs += [(submission, exercise) for exercise in (exercises if count_missing or not held else held)]
-    return pairs
+        judged += len(held) if submission.error is None else 0
+    return pairs, judged
 
 
 def grade(submissions: list[Submission], exercises: list, jobs: int, figures_dir: Path | None = None,
@@ -185,9 +187,9 @@ def grade(submissions: list[Submission], exercises: list, jobs: int, figures_dir
     is graded. A KeyboardInterrupt stops the servers and raises GradingInterrupted with the
     exercises graded so far.
     """
-    pairs = _pairs(submissions, exercises, count_missing)
+    pairs, judged = _pairs(submissions, exercises, count_missing)
     results: dict[int, dict] = {}
-    servers = JudgeServers(min(jobs, len(pairs)))
+    servers = JudgeServers(min(jobs, judged))  # a server imports torch: none is started for nothing
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     interrupted = False
     try:

@@ -222,30 +222,35 @@ def test_version():
     assert run.returncode == 0 and re.fullmatch(r"nnex \d+\.\d+\.\d+\n", run.stdout)
 
 
-def test_a_single_file_counts_only_its_exercise_and_the_json_can_go_to_standard_output():
+@pytest.fixture
+def carol(tmp_path):
+    """A folder that holds exercise 01 only."""
     exercise = MANIFESTS["neuron_gradient"]
-    run = nnex("grade", ROOT / "solutions" / exercise.folder / exercise.student_file, "-q", "--json", "-")
-    assert run.returncode == 0, run.stderr
-    (submission,) = json.loads(run.stdout)["submissions"]  # -q: nothing but the JSON
-    assert (submission["id"], submission["max_score"]) == ("solutions", exercise.max_score)
-    assert [e["id"] for e in submission["exercises"]] == [exercise.id]
-
-
-def test_count_missing_counts_every_exercise_asked_for_and_verbose_reports_each_as_graded(tmp_path):
-    exercise, other = MANIFESTS["neuron_gradient"], MANIFESTS["dropout"]
     folder = tmp_path / "carol" / exercise.folder
     folder.mkdir(parents=True)
     (folder / exercise.student_file).write_text(exercise.solution_file.read_text())
-    run = nnex("grade", tmp_path / "carol", "--exercise", exercise.id, "--exercise", other.id, "--count-missing",
-               "-v", "--csv", "-")
+    return folder.parent
+
+
+def test_only_the_exercises_a_submission_holds_count_and_the_json_can_go_to_standard_output(carol):
+    exercise = MANIFESTS["neuron_gradient"]
+    run = nnex("grade", carol, ROOT / "solutions" / exercise.folder / exercise.student_file, "-q", "--json", "-",
+               "--jobs", "1")
+    assert run.returncode == 0, run.stderr
+    submissions = json.loads(run.stdout)["submissions"]  # -q: nothing but the JSON
+    assert [(s["id"], s["max_score"]) for s in submissions] == [("carol", 10.0), ("solutions", 10.0)]
+    assert [[e["id"] for e in s["exercises"]] for s in submissions] == [[exercise.id], [exercise.id]]
+
+
+def test_count_missing_counts_every_exercise_asked_for_and_verbose_reports_each_as_graded(carol):
+    exercise, other = MANIFESTS["neuron_gradient"], MANIFESTS["dropout"]
+    run = nnex("grade", carol, "--exercise", exercise.id, "--exercise", other.id, "--count-missing",
+               "-v", "--csv", "-", "--jobs", "1")
     assert run.returncode == 0, run.stderr
     (row,) = csv.DictReader(run.stdout.splitlines())  # the table went to standard error
-    assert (row["score"], row["max_score"], row[other.id]) == ("10.0", "20.0", "0.0")
+    assert (row["score"], row["max_score"], row[exercise.id], row[other.id]) == ("10.0", "20.0", "10.0", "0.0")
     assert f"carol: {exercise.id} 10/10 graded" in run.stderr and f"carol: {other.id} 0/10 missing" in run.stderr
     assert "nn-exercises scores" in run.stderr
-    alone = nnex("grade", tmp_path / "carol", "--exercise", exercise.id, "--exercise", other.id, "-q", "--csv", "-")
-    (row,) = csv.DictReader(alone.stdout.splitlines())
-    assert (row["score"], row["max_score"], row[other.id]) == ("10.0", "10.0", "")  # dropout not submitted
 
 
 def test_scores_are_rounded_to_the_manifests_resolution():

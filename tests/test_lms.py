@@ -146,7 +146,7 @@ def graded(tmp_path_factory):
                    moodle / "Jane Doe_123_assignsubmission_file_" / f"{EXERCISE.module}.ipynb")
     run = subprocess.run([sys.executable, "-m", "grader", "grade", str(canvas), str(moodle), "--exercise", EXERCISE.id,
                           "--json", str(out / "r.json"), "--csv", str(out / "r.csv"), "--feedback", str(out / "feedback"),
-                          "--jobs", "2"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                          "--jobs", "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     return (json.loads((out / "r.json").read_text()), list(csv.DictReader((out / "r.csv").open())),
             out / "feedback", run)
 
