@@ -85,7 +85,8 @@ def test_a_missing_exercise_is_one_line_and_a_failed_import_is_said_once():
     crashed = result(DRAWING, {t.name: (why, None) for t in DRAWING.tests}, "error", why)
     text = text_of(feedback_page(submission(missing, crashed), MANIFESTS, None))
     assert text.count("no neuron.py or neuron.ipynb in the submission") == 1 and "Not submitted" in text
-    assert text.count(why) == 1 and "could not run, for the reason above" in text
+    assert text.count(why) == 1 and f"Your mlp.py could not be graded: {why}" in text
+    assert "could not run, for the reason above" in text
 
 
 def test_written_answers_are_listed_to_be_graded_by_hand_in_both_formats():

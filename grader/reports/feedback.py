@@ -65,6 +65,10 @@ def _exercise_view(result: dict, exercise, pictures_of, hints_shown: set[str]) -
     if result["status"] == "missing":
         view["note"] = f"Not submitted: {result['message'] or 'the file was not found'}."
         return view
+    if result["message"]:
+        view["note"] = {"error": f"Your {exercise.student_file} could not be graded: ",
+                        "timeout": "Grading stopped at the exercise's time limit: "}.get(
+            result["status"], "Note: ") + result["message"]
     tests = {t["name"]: t for t in result["tests"]}
     group_pictures: dict[str, list[dict]] = {}
     group_of = {t.name: t.group for t in exercise.tests}
@@ -81,7 +85,7 @@ def _exercise_view(result: dict, exercise, pictures_of, hints_shown: set[str]) -
         for test in mine:
             if test["passed"]:
                 continue
-            if view["note"] and test["message"] and test["message"] in view["note"]:
+            if result["message"] and test["message"] and test["message"] in result["message"]:
                 not_run += 1  # the exercise's note says why: said once, above
                 continue
             hint, mistake = test.get("hint"), test.get("mistake")
