@@ -134,6 +134,10 @@ def grade_command(args, console: Console) -> int:
         try:
             try:
                 submissions = open_submissions(args.submissions, student_files)
+                if args.gradescope and len(submissions) != 1:
+                    print(f"nnex grade: --gradescope writes one submission's results, and {args.submissions[0]} "
+                          f"holds {len(submissions)}", file=sys.stderr)
+                    return USAGE_ERROR
                 _unique_ids(submissions)
                 results = grading.grade(submissions, exercises, args.jobs, pictures, args.count_missing,
                                         on_result=_progress if args.verbose else None)

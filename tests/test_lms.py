@@ -179,3 +179,12 @@ def test_the_feedback_of_each_student_bears_their_name(graded):
     assert "<h1>Feedback for Jane Doe</h1>" in (feedback / jane).read_text()
     assert "Moodle id 123" in (feedback / jane).read_text()
     assert "Canvas id 12" in (feedback / "smithjohn.html").read_text()
+
+
+def test_gradescope_results_for_a_download_of_several_students_are_refused(tmp_path):
+    for name in ("smithjohn_12_100_neuron.py", "doejane_34_200_neuron.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    run = subprocess.run([sys.executable, "-m", "grader", "grade", str(tmp_path), "--gradescope", str(tmp_path / "r.json")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 2 and f"--gradescope writes one submission's results, and {tmp_path} holds 2" in run.stderr
+    assert not (tmp_path / "r.json").exists()
