@@ -1,7 +1,9 @@
 """The ``nnex`` command (also ``python -m grader``).
 
-    nnex grade SUBMISSION... [--exercise ID]... [--json FILE] [--csv FILE] [--gradescope FILE]
-               [--feedback DIR] [--jobs N] [--manifests DIR]
+    nnex --version
+    nnex grade SUBMISSION... [--exercise ID]... [--count-missing] [--json FILE|-] [--csv FILE|-]
+               [--gradescope FILE] [--feedback DIR [--feedback-format html|md]] [--jobs N] [-q|-v]
+    nnex gradescope build OUT.zip [--exercise ID]... [--count-missing]
     nnex generate [--check]
     nnex nbgrader init COURSE_DIR [--exercise ID]...   (grader/nbgrader/commands.py)
     nnex release OUT_DIR [--exercise ID]...
@@ -18,16 +20,18 @@ import os
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 
 from rich.console import Console
 
-from grader import grading, reports
+from grader import __version__, grading, reports
+from grader.gradescope import BuildError, build_autograder
 from grader.manifests import ManifestError, load_manifests
 from grader.nbgrader import commands as nbgrader_commands
 from grader.paths import MANIFESTS
 from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
-from grader.submissions import open_submission
+from grader.submissions import open_submissions
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -35,17 +39,29 @@ INTERRUPTED = 130
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nnex", description="Grade nn-exercises submissions.")
+    parser.add_argument("--version", action="version", version=f"nnex {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser("grade", help="grade submissions and print the score table")
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
-                       help="a folder, a .zip or a single student file (.py or .ipynb)")
+                       help="a folder, a .zip or a student file (.py or .ipynb), or a download of Canvas, "
+                            "Moodle or Gradescope (a folder or its .zip): one submission per student")
     grade.add_argument("--exercise", action="append", metavar="ID", help="grade only this exercise (repeatable)")
-    grade.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
-    grade.add_argument("--csv", type=Path, metavar="FILE", help="write one row of scores per submission")
+    grade.add_argument("--count-missing", action="store_true",
+                       help="count every exercise (those of --exercise) for every submission, a missing one "
+                            "as 0; by default only the exercises a submission holds count")
+    grade.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON (- for standard output)")
+    grade.add_argument("--csv", type=Path, metavar="FILE",
+                       help="write one row of scores per submission (- for standard output)")
     grade.add_argument("--gradescope", type=Path, metavar="FILE", help="write Gradescope's results.json (one submission)")
-    grade.add_argument("--feedback", type=Path, metavar="DIR", help="write one feedback file per submission, with its pictures")
+    grade.add_argument("--feedback", type=Path, metavar="DIR", help="write one feedback page per submission")
+    grade.add_argument("--feedback-format", choices=reports.FEEDBACK_FORMATS, default="html",
+                       help="html: one self-contained page, pictures included (default); "
+                            "md: Markdown, its pictures in a folder beside it")
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="exercises graded at once (default: the number of CPUs)")
+    talk = grade.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_true", help="print no table, only what went wrong")
+    talk.add_argument("-v", "--verbose", action="store_true", help="also print each exercise's score as it is graded")
     grade.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
     validate = commands.add_parser("validate", help="how many single-point mutants of each solution the tests "
                                                      "catch and name (the mutation score)")
@@ -54,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
                                                                    "solution (a quick check)")
     validate.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="exercises graded at once")
     validate.add_argument("--json", type=Path, metavar="FILE", help="write the figures and the survivors as JSON")
+    gradescope = commands.add_parser("gradescope", help="a Gradescope autograder")
+    actions = gradescope.add_subparsers(dest="gradescope_command", required=True)
+    build = actions.add_parser("build", help="write the autograder's zip (setup.sh, run_autograder, the grader)")
+    build.add_argument("out", type=Path, metavar="OUT.zip")
+    build.add_argument("--exercise", action="append", metavar="ID", help="grade only this exercise (repeatable)")
+    build.add_argument("--count-missing", action="store_true", help="as for nnex grade")
     generate = commands.add_parser("generate", help="make the stubs, notebooks and task texts from solutions/")
     generate.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything drifted")
     nbgrader_commands.add_parsers(commands)
@@ -72,58 +94,89 @@ def _unique_ids(submissions) -> None:
         seen.add(submission.id)
 
 
-def grade_command(args, console: Console) -> int:
+def _usage_problems(args, manifests) -> list[str]:
+    unknown = [e for e in args.exercise or [] if e not in manifests]
+    problems = [f"unknown exercise {e!r} (known: {', '.join(manifests)})" for e in unknown]
+    if args.command == "gradescope":
+        return problems + ([] if args.out.suffix == ".zip" else [f"{args.out} should end in .zip"])
+    problems += [f"no such submission: {p}" for p in args.submissions if not p.exists()]
+    if args.jobs < 1:
+        problems.append("--jobs must be at least 1")
+    if args.gradescope and len(args.submissions) != 1:
+        problems.append("--gradescope writes one submission's results; give exactly one")
+    if args.json == reports.STDOUT and args.csv == reports.STDOUT:
+        problems.append("only one of --json and --csv can go to standard output (-)")
+    return problems
+
+
+def _progress(submission, result: dict) -> None:
+    print(f"{submission.id}: {result['id']} {result['score']:g}/{result['max_score']:g} {result['status']}",
+          file=sys.stderr, flush=True)
+
+
+def _checked_manifests(args, command: str, directory: Path = MANIFESTS) -> dict | None:
+    """The manifests, or None after saying on standard error what is wrong with them or the arguments."""
     try:
-        manifests = load_manifests(args.manifests)
+        manifests = load_manifests(directory)
     except ManifestError as error:
-        print(f"nnex grade: configuration error: {error}", file=sys.stderr)
+        print(f"nnex {command}: configuration error: {error}", file=sys.stderr)
+        return None
+    problems = _usage_problems(args, manifests)
+    for problem in problems:
+        print(f"nnex {command}: {problem}", file=sys.stderr)
+    return None if problems else manifests
+
+
+def grade_command(args, console: Console) -> int:
+    manifests = _checked_manifests(args, "grade", args.manifests)
+    if manifests is None:
         return USAGE_ERROR
-    chosen = args.exercise or list(manifests)
-    unknown = [e for e in chosen if e not in manifests]
-    missing_paths = [str(p) for p in args.submissions if not p.exists()]
-    if unknown or missing_paths or args.jobs < 1 or (args.gradescope and len(args.submissions) != 1):
-        problems = ([f"unknown exercise {e!r} (known: {', '.join(manifests)})" for e in unknown]
-                    + [f"no such submission: {p}" for p in missing_paths]
-                    + (["--jobs must be at least 1"] if args.jobs < 1 else [])
-                    + (["--gradescope writes one submission's results; give exactly one"]
-                       if args.gradescope and len(args.submissions) != 1 else []))
-        for problem in problems:
-            print(f"nnex grade: {problem}", file=sys.stderr)
-        return USAGE_ERROR
-    exercises = [manifests[e] for e in manifests if e in chosen]
+    exercises = [manifests[e] for e in manifests if not args.exercise or e in args.exercise]
+    exercise_ids = [e.id for e in exercises]
     student_files = {e.student_file for e in manifests.values()}
+    wants_pictures = args.feedback is not None or args.gradescope is not None
     harden_judge_process()
-    submissions, interrupted = [], None
-    try:
-        with grading.run_folder():
+    submissions, interrupted, started = [], None, time.monotonic()
+    with grading.run_folder() as run:
+        pictures = run / "pictures" if wants_pictures else None
+        try:
             try:
-                for path in args.submissions:
-                    submissions.append(open_submission(path, student_files))
+                submissions = open_submissions(args.submissions, student_files)
+                if args.gradescope and len(submissions) != 1:
+                    print(f"nnex grade: --gradescope writes one submission's results, and {args.submissions[0]} "
+                          f"holds {len(submissions)}", file=sys.stderr)
+                    return USAGE_ERROR
                 _unique_ids(submissions)
-                results = grading.grade(submissions, exercises, args.jobs, args.feedback)
+                results = grading.grade(submissions, exercises, args.jobs, pictures, args.count_missing,
+                                        on_result=_progress if args.verbose else None)
             finally:
                 kill_descendants()
                 for submission in submissions:
                     submission.close()
-    except grading.GradingInterrupted as stop:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the reports of what was graded get written
-        results, interrupted = stop.results, stop
-    except KeyboardInterrupt:
-        print("nnex grade: interrupted before grading began; nothing was written", file=sys.stderr)
-        return INTERRUPTED
-    isolation_text = isolation().text
-    reports.print_table(results, [e.id for e in exercises], isolation_text, console)
-    for submission in submissions:
-        if submission.error:
-            print(f"{submission.id}: {submission.error}", file=sys.stderr)
-    if args.json:
-        reports.write_json(results, isolation_text, args.json, interrupted=interrupted is not None)
-    if args.csv:
-        reports.write_csv(results, [e.id for e in exercises], args.csv)
-    if args.gradescope:
-        reports.write_gradescope(results[0], args.gradescope)
-    if args.feedback:
-        reports.write_feedback(results, args.feedback)
+        except grading.GradingInterrupted as stop:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the reports of what was graded get written
+            results, interrupted = stop.results, stop
+        except KeyboardInterrupt:
+            print("nnex grade: interrupted before grading began; nothing was written", file=sys.stderr)
+            return INTERRUPTED
+        isolation_text = isolation().text
+        if not args.quiet:
+            # standard output may be the JSON or the CSV: the table then goes to standard error
+            table_console = Console(stderr=True, width=console.width) if reports.STDOUT in (args.json, args.csv) \
+                else console
+            reports.print_table(results, exercise_ids, isolation_text, table_console)
+        for submission in submissions:
+            for problem in ([submission.error] if submission.error else []):
+                print(f"{submission.id}: {problem}", file=sys.stderr)
+        if args.json:
+            reports.write_json(results, isolation_text, args.json, interrupted=interrupted is not None)
+        if args.csv:
+            reports.write_csv(results, exercise_ids, args.csv)
+        if args.gradescope:
+            reports.write_gradescope(results[0], manifests, pictures, isolation_text, time.monotonic() - started,
+                                     args.gradescope)
+        if args.feedback:
+            reports.write_feedback(results, args.feedback, manifests, pictures, args.feedback_format)
     if interrupted is not None:
         print(f"nnex grade: interrupted; {interrupted} before it, and the reports hold only those",
               file=sys.stderr)
@@ -148,6 +201,20 @@ def validate_command(args, console: Console) -> int:
     return 0
 
 
+def gradescope_command(args) -> int:
+    manifests = _checked_manifests(args, "gradescope build")
+    if manifests is None:
+        return USAGE_ERROR
+    exercise_ids = [e for e in manifests if not args.exercise or e in args.exercise]
+    try:
+        build_autograder(args.out, exercise_ids, args.count_missing)
+    except (BuildError, OSError) as error:
+        print(f"nnex gradescope build: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    print(f"wrote {args.out}: Gradescope's autograder for {', '.join(exercise_ids)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # in a log or a pipe the table keeps one line per submission, however many exercises it has
@@ -157,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         return grade_command(args, console)
     if args.command == "validate":
         return validate_command(args, console)
+    if args.command == "gradescope":
+        return gradescope_command(args)
     if args.command in ("nbgrader", "release"):
         return nbgrader_commands.run(args)
     from grader import generate

@@ -17,12 +17,13 @@ import sys
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 from grader.judge.scoring import not_graded
 from grader.reports import feedback_name
 from grader.sandbox.launcher import die_with_parent
-from grader.submissions import Submission, SubmissionError, student_code
+from grader.submissions import Submission, SubmissionError, answer_cells, student_code, written_answers
 
 JUDGE_MARGIN_S = 60  # the judge's own start and reference computations, beyond the child's budget
 
@@ -127,55 +128,80 @@ class JudgeServers:
 
 
 def grade_exercise(servers: JudgeServers, submission: Submission, exercise, figures_dir: Path | None) -> dict:
+    """The exercise's result for the submission (SPEC.md's JSON), its scores rounded to the
+    manifest's resolution; with the written answers of the student's file, to be graded by hand."""
+    answers = []
     if submission.error is not None:
-        return not_graded(exercise, "error", submission.error)
+        result = not_graded(exercise, "error", submission.error)
+    else:
+        try:
+            path = submission.locate(exercise)
+            if path is None:
+                result = not_graded(exercise, "missing",
+                                    f"no {exercise.student_file} or {exercise.module}.ipynb in the submission")
+            else:
+                source, notes = student_code(path)
+                answers = written_answers(path, answer_cells(exercise.exercise_dir / exercise.student_file))
+                result = servers.run(exercise, source, submission.notes + notes, figures_dir)
+        except SubmissionError as error:
+            result = not_graded(exercise, "error", str(error))
+        except Exception as error:  # reading one file goes wrong: it costs only this exercise
+            result = not_graded(exercise, "error", f"the submission's {exercise.student_file} cannot be read: "
+                                                   f"{type(error).__name__}: {error}")
+    tests = [dict(test, score=exercise.round_score(test["score"])) for test in result["tests"]]
+    rounded = dict(result, score=total(t["score"] for t in tests), max_score=exercise.max_score, tests=tests)
+    return dict(rounded, written_answers=answers) if answers else rounded
+
+
+def total(scores) -> float:
+    """The sum of rounded scores, without binary residue (60.0, never 60.00000000000002)."""
+    return float(sum((Decimal(repr(float(score))) for score in scores), Decimal(0)))
+
+
+def _holds(submission: Submission, exercise) -> bool:
     try:
-        path = submission.locate(exercise)
-        if path is None:
-            return not_graded(exercise, "missing",
-                              f"no {exercise.student_file} or {exercise.module}.ipynb in the submission")
-        source, notes = student_code(path)
-    except SubmissionError as error:
-        return not_graded(exercise, "error", str(error))
-    except Exception as error:  # reading one file goes wrong: it costs only this exercise
-        return not_graded(exercise, "error", f"the submission's {exercise.student_file} cannot be read: "
-                                             f"{type(error).__name__}: {error}")
-    return servers.run(exercise, source, submission.notes + notes, figures_dir)
+        return submission.locate(exercise) is not None
+    except Exception:
+        return True  # graded as an error, with the message
 
 
-def _pairs(submissions: list[Submission], exercises: list) -> list[tuple[Submission, object]]:
-    """The (submission, exercise) pairs to grade: a single file answers only its own exercise."""
-    pairs = []
+def _pairs(submissions: list[Submission], exercises: list, count_missing: bool) -> tuple[list[tuple[Submission, object]], int]:
+    """The (submission, exercise) pairs to grade: the exercises a submission holds, or every one of
+    ``exercises`` with ``count_missing`` or where it holds none (each then missing, with why); and
+    how many of them a judge grades (the others are missing or unreadable)."""
+    pairs, judged = [], 0
     for submission in submissions:
-        for exercise in exercises:
-            try:
-                wanted = submission.only is None or submission.locate(exercise) is not None
-            except Exception:
-                wanted = True  # graded as an error, with the message
-            if wanted:
-                pairs.append((submission, exercise))
-    return pairs
+        held = [exercise for exercise in exercises if _holds(submission, exercise)]
+        pairs += [(submission, exercise) for exercise in (exercises if count_missing or not held else held)]
+        judged += len(held) if submission.error is None else 0
+    return pairs, judged
 
 
-def grade(submissions: list[Submission], exercises: list, jobs: int, feedback_dir: Path | None = None) -> list[dict]:
+def grade(submissions: list[Submission], exercises: list, jobs: int, figures_dir: Path | None = None,
+          count_missing: bool = False, on_result=None) -> list[dict]:
     """Results in the order of ``submissions``, each with its exercises in manifest order.
 
-    With ``feedback_dir``, the tests' pictures of a submission go to its folder there
-    (reports.feedback_name). A KeyboardInterrupt stops the servers and raises GradingInterrupted
-    with the exercises graded so far.
+    Only the exercises a submission holds count, unless ``count_missing`` (see _pairs). With
+    ``figures_dir``, the tests' pictures of a submission go to its folder there
+    (reports.feedback_name). ``on_result(submission, exercise result)`` is called as each exercise
+    is graded. A KeyboardInterrupt stops the servers and raises GradingInterrupted with the
+    exercises graded so far.
     """
-    pairs = _pairs(submissions, exercises)
+    pairs, judged = _pairs(submissions, exercises, count_missing)
     results: dict[int, dict] = {}
-    servers = JudgeServers(min(jobs, len(pairs)))
+    servers = JudgeServers(min(jobs, judged))  # a server imports torch: none is started for nothing
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     interrupted = False
     try:
-        pending = {pool.submit(grade_exercise, servers, s, e, feedback_dir / feedback_name(s.id) if feedback_dir else None): i
+        pending = {pool.submit(grade_exercise, servers, s, e, figures_dir / feedback_name(s.id) if figures_dir else None): i
                    for i, (s, e) in enumerate(pairs)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                results[pending.pop(future)] = future.result()
+                index = pending.pop(future)
+                results[index] = future.result()
+                if on_result is not None:
+                    on_result(pairs[index][0], results[index])
     except KeyboardInterrupt:
         interrupted = True
         servers.kill()  # the judges and their sandboxes die with their servers
@@ -185,8 +211,10 @@ def grade(submissions: list[Submission], exercises: list, jobs: int, feedback_di
     graded = []
     for submission in submissions:
         mine = [results[i] for i, (s, _) in enumerate(pairs) if s is submission and i in results]
-        graded.append({"id": submission.id, "score": round(sum(r["score"] for r in mine), 4),
-                       "max_score": sum(r["max_score"] for r in mine), "exercises": mine})
+        graded.append({"id": submission.id,
+                       "student": submission.student.as_dict() if submission.student else None,
+                       "score": total(r["score"] for r in mine), "max_score": total(r["max_score"] for r in mine),
+                       **({"error": submission.error} if submission.error else {}), "exercises": mine})
     if interrupted:
         raise GradingInterrupted(graded, len(results), len(pairs))
     return graded

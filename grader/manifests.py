@@ -1,7 +1,9 @@
 """Exercise manifests: grader/manifests/<id>.yaml, validated against grader/manifests/schema.yaml."""
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from pathlib import Path
 
@@ -39,6 +41,8 @@ class Exercise:
     groups: tuple[dict, ...]
     mistakes: dict
     manifest_path: Path
+    score_resolution: float = 0.01
+    hidden_tests_visibility: str = "after_published"
 
     @property
     def module(self) -> str:
@@ -65,9 +69,23 @@ class Exercise:
         return tuple(TestPoints(t["test"], float(t["points"]), g["name"])
                      for g in self.groups for t in g["tests"])
 
+    @cached_property
+    def public_tests(self) -> frozenset[str]:
+        """The names of the tests that students have (exercises/<folder>/test_*.py); the others are hidden."""
+        return frozenset(node.name for path in self.public_test_files
+                         for node in ast.parse(path.read_text(encoding="utf-8")).body
+                         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"))
+
     @property
     def max_score(self) -> float:
-        return sum(t.points for t in self.tests)
+        return self.round_score(sum(t.points for t in self.tests))
+
+    def round_score(self, value: float) -> float:
+        """``value`` rounded (half up) to the manifest's score_resolution, without binary residue:
+        0.1 + 0.2 gives 0.3, 1.25 * 2 / 3 gives 0.83."""
+        step = Decimal(repr(self.score_resolution))
+        steps = (Decimal(repr(float(value))) / step).quantize(Decimal(1), ROUND_HALF_UP)
+        return float(steps * step)
 
 
 def _common_mistakes() -> dict:
@@ -106,7 +124,9 @@ def load_manifest(path: Path) -> Exercise:
         forbidden_names=tuple(data["forbidden"]["names"]),
         forbidden=Forbidden(**{key: tuple(data["forbidden"].get(key, ()))
                                for key in ("imports", "functions", "operators", "modules")}),
-        groups=tuple(data["groups"]), mistakes={**_common_mistakes(), **data["mistakes"]}, manifest_path=path)
+        groups=tuple(data["groups"]), mistakes={**_common_mistakes(), **data["mistakes"]}, manifest_path=path,
+        score_resolution=float(data.get("score_resolution", 0.01)),
+        hidden_tests_visibility=data.get("hidden_tests_visibility", "after_published"))
     for key, required in (("folder", exercise.exercise_dir), ("id", exercise.hidden_test_file)):
         if not required.exists():
             raise ManifestError(f"{path}: at {key}: {required} does not exist")

@@ -1,19 +1,26 @@
-"""Submissions: a folder, a .zip of one, or a single student file (.py or .ipynb).
+"""Submissions: a folder, a .zip of one, or single student files (.py or .ipynb), and the downloads
+of learning management systems, whose names say whose each file is (lms.py).
 
 Finding an exercise's file and turning a notebook into code happen here, in the trusted parent,
-without running anything. A problem with one submission is recorded on it, never raised.
+without running anything. A problem with one submission is recorded on it, never raised; a file of
+a download that cannot be used costs only itself.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+import jupytext
 import nbformat
+
+from grader import lms
 
 MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_BYTES = 200 * 2**20
@@ -22,7 +29,10 @@ MAX_FILES = 20_000  # entries looked at in a submission's folder
 MAX_SOURCE_BYTES = 2 * 2**20  # a .py file, or the code of a notebook
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a notebook file, outputs (plots) included
 MAX_NOTES = 20  # notes (a line not run, a zip entry refused) reported one by one; the rest counted
+MAX_ANSWER_CHARACTERS = 20_000  # of a written answer, as the reports show it
 IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
+EXERCISE_FOLDER = re.compile(r"^[0-9]{2}_[a-z][a-z0-9_]*$")  # as in schema.yaml: never a student's name
+ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"  # a written answer's cell in the stub (generate.py)
 
 
 class SubmissionError(Exception):
@@ -33,95 +43,320 @@ class SubmissionError(Exception):
 class Submission:
     id: str
     path: Path
-    root: Path | None = None  # the folder to search; None when unreadable
-    only: str | None = None  # a single-file submission: the one student file it holds
+    roots: list[Path] = field(default_factory=list)  # folders searched for student files
+    files: dict[str, Path] = field(default_factory=dict)  # student file name -> the file given for it
+    student: lms.Student | None = None  # who it is from, where a download's names say so
+    upload_order: int = 0  # of two uploads of one file by one student, the larger is the later
     notes: list[str] = field(default_factory=list)
     error: str | None = None
-    _extracted: tempfile.TemporaryDirectory | None = None
+    _extracted: list[tempfile.TemporaryDirectory] = field(default_factory=list)
 
     def locate(self, exercise) -> Path | None:
         """The file that answers ``exercise``: its .py, else its notebook; None when absent.
 
-        Raises SubmissionError when two candidates are equally good.
+        A file given by itself comes first; then the folders are searched. Raises SubmissionError
+        when two candidates there are equally good.
         """
-        if self.root is None:
+        if self.error is not None:
             return None
-        names = {exercise.student_file, f"{exercise.module}.ipynb"}
-        if self.only is not None:
-            return self.root / self.only if self.only in names else None
-        candidates = [p for p in self._files() if p.name in names]
+        names = (exercise.student_file, f"{exercise.module}.ipynb")
+        given = [self.files[name] for name in names if name in self.files]
+        if given:
+            return given[0]
+        candidates = [(root, p) for root in self.roots for p in _files(root) if p.name in names]
         if not candidates:
             return None
 
-        def preference(p: Path):
-            return (p.parent.name != exercise.folder, p.suffix != ".py", len(p.relative_to(self.root).parts))
+        def preference(candidate):
+            root, p = candidate
+            return p.parent.name != exercise.folder, p.suffix != ".py", len(p.relative_to(root).parts)
 
         candidates.sort(key=preference)
         if len(candidates) > 1 and preference(candidates[0]) == preference(candidates[1]):
-            found = ", ".join(str(p.relative_to(self.root)) for p in candidates[:3])
+            found = ", ".join(str(p.relative_to(root)) for root, p in candidates[:3])
             raise SubmissionError(f"more than one candidate for {exercise.student_file}: {found}")
-        return candidates[0]
-
-    def _files(self) -> list[Path]:
-        """The regular files up to MAX_DEPTH folders down, without links, hidden or ignored folders.
-
-        A loop over a stack, not recursion: a tree of any depth costs only what is looked at.
-        """
-        found, stack, seen = [], [(self.root, 0)], 0
-        while stack:
-            folder, depth = stack.pop()
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    seen += 1
-                    if seen > MAX_FILES:
-                        raise SubmissionError(f"holds more than {MAX_FILES} files and folders")
-                    if entry.name.startswith(".") or entry.name in IGNORED_PARTS or entry.is_symlink():
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        if depth < MAX_DEPTH:
-                            stack.append((Path(entry.path), depth + 1))
-                    elif entry.is_file(follow_symlinks=False):
-                        found.append(Path(entry.path))
-        return found
+        return candidates[0][1]
 
     def close(self) -> None:
-        if self._extracted is not None:
-            self._extracted.cleanup()
+        for folder in self._extracted:
+            folder.cleanup()
+
+
+def _files(root: Path) -> list[Path]:
+    """The regular files up to MAX_DEPTH folders down, without links, hidden or ignored folders.
+
+    A loop over a stack, not recursion: a tree of any depth costs only what is looked at.
+    """
+    found, stack, seen = [], [(root, 0)], 0
+    while stack:
+        folder, depth = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                seen += 1
+                if seen > MAX_FILES:
+                    raise SubmissionError(f"holds more than {MAX_FILES} files and folders")
+                if entry.name.startswith(".") or entry.name in IGNORED_PARTS or entry.is_symlink():
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if depth < MAX_DEPTH:
+                        stack.append((Path(entry.path), depth + 1))
+                elif entry.is_file(follow_symlinks=False):
+                    found.append(Path(entry.path))
+    return found
+
+
+def _names(student_files: set[str]) -> set[str]:
+    """Every name an exercise's file may have: neuron.py and neuron.ipynb."""
+    return set(student_files) | {f"{Path(f).stem}.ipynb" for f in student_files}
+
+
+def _not_a_student_file(name: str, student_files: set[str]) -> str:
+    return (f"{name} is not named like a student file "
+            f"({', '.join(sorted(student_files))}, or a notebook of the same name)")
+
+
+def _readable_id(name: str) -> str:
+    return name.encode("utf-8", "replace").decode("utf-8")
+
+
+def _single_file_id(path: Path) -> str:
+    """A lone student file is named after its folder (alice/neuron.py is alice's), or the folder
+    above where that is an exercise's (alice/01_neuron_gradient/neuron.py is alice's too)."""
+    folder = path.absolute().parent
+    if EXERCISE_FOLDER.match(folder.name) and folder.parent.name:
+        folder = folder.parent
+    return _readable_id(folder.name or path.name)
 
 
 def open_submission(path: Path, student_files: set[str]) -> Submission:
-    """A Submission for ``path``; its ``error`` says why it cannot be read, if it cannot. Never raises."""
-    name = path.stem if path.suffix == ".zip" else path.name
-    submission = Submission(id=name.encode("utf-8", "replace").decode("utf-8"), path=path)
+    """A Submission for ``path`` (a folder, a zip or a student file, whatever its name); its
+    ``error`` says why it cannot be read, if it cannot. Never raises."""
+    submission = Submission(id=_readable_id(path.stem if path.suffix == ".zip" else path.name), path=path)
     try:
         if path.is_dir():
-            submission.root = path
+            submission.roots.append(path)
         elif path.suffix == ".zip":
-            submission._extracted = tempfile.TemporaryDirectory(prefix="nnex-zip-")
-            submission.root = Path(submission._extracted.name)
-            wanted = set(student_files) | {f"{Path(f).stem}.ipynb" for f in student_files}
-            submission.notes += extract_zip(path, submission.root, wanted)
+            submission.roots.append(_extracted(submission, path, _names(student_files).__contains__))
         elif path.suffix in (".py", ".ipynb"):
-            stem_names = {Path(f).stem for f in student_files}
-            if path.stem not in stem_names:
-                raise SubmissionError(f"{path.name} is not named like a student file "
-                                      f"({', '.join(sorted(student_files))}, or a notebook of the same name)")
+            if path.stem not in {Path(f).stem for f in student_files}:
+                raise SubmissionError(_not_a_student_file(path.name, student_files))
+            submission.id = _single_file_id(path)
             if not path.is_file():  # a pipe would block the batch, a device never end
                 raise SubmissionError(f"{path.name} is not a regular file")
-            submission.root, submission.only = path.parent, path.name
+            submission.files[path.name] = path
         else:
             raise SubmissionError(f"{path.name} is neither a folder, a .zip, a .py nor an .ipynb file")
     except SubmissionError as error:
-        submission.root, submission.error = None, str(error)
+        submission.error = str(error)
     except Exception as error:  # whatever else goes wrong with one submission costs only that one
+        submission.error = f"{submission.id} cannot be read: {type(error).__name__}: {error}"
+    if submission.error is not None:
         submission.close()
-        submission.root, submission.error = None, f"{submission.id} cannot be read: {type(error).__name__}: {error}"
+        submission.roots, submission.files = [], {}
     return submission
 
 
-def extract_zip(archive: Path, destination: Path, wanted: set[str]) -> list[str]:
-    """Extract the entries of ``archive`` named like a student file (``wanted``): nothing else of a
-    submission is ever used. Entries that would land outside, and links, are refused; an entry that
+def _extracted(submission: Submission, archive: Path, wanted) -> Path:
+    """The folder where the entries of ``archive`` that ``wanted`` (a test on an entry's file name)
+    were extracted; it goes with the submission."""
+    folder = tempfile.TemporaryDirectory(prefix="nnex-zip-")
+    submission._extracted.append(folder)
+    submission.notes += extract_zip(archive, Path(folder.name), wanted)
+    return Path(folder.name)
+
+
+def open_submissions(paths: list[Path], student_files: set[str]) -> list[Submission]:
+    """The submissions that ``paths`` hold, in their order: a download of Canvas, Moodle or
+    Gradescope gives one per student, named after the student; the files of one student (or, given
+    by themselves, of one folder) make one submission. Never raises."""
+    pieces: list[Submission] = []
+    for path in paths:
+        try:
+            pieces += _download(path, student_files) or [_piece(path, student_files)]
+        except Exception as error:  # the download as a whole cannot be read: it costs only itself
+            pieces.append(Submission(id=_readable_id(path.stem if path.suffix == ".zip" else path.name), path=path,
+                                     error=f"{path.name} cannot be read: {type(error).__name__}: {error}"))
+    return _by_student(pieces)
+
+
+def _piece(path: Path, student_files: set[str], in_download: bool = False) -> Submission:
+    """One entry of the command line or of a download: an LMS upload, a Moodle student's folder or
+    Gradescope submission folder, or a plain folder, zip or student file."""
+    upload = lms.upload(path.name, student_files)
+    if upload is not None:
+        piece = _upload(path, upload, student_files)
+    elif path.is_dir() and lms.moodle_folder(path.name):
+        piece = open_submission(path, student_files)
+        piece.student = lms.moodle_folder(path.name)
+        for archive in sorted(path.glob("*.zip")):  # a student's own zip inside their folder
+            piece.roots.append(_extracted(piece, archive, _names(student_files).__contains__))
+    elif in_download and not path.is_dir():
+        piece = Submission(id=_readable_id(path.name), path=path,
+                           error=f"{path.name} is not named as Canvas or Moodle name a student's file, "
+                                 "so whose it is is unknown")
+    else:
+        piece = open_submission(path, student_files)
+    if piece.student is not None:
+        piece.id = _readable_id(piece.student.name)
+    return piece
+
+
+def _upload(path: Path, upload: lms.Upload, student_files: set[str]) -> Submission:
+    piece = Submission(id=upload.student.name, path=path, student=upload.student)
+    try:
+        if upload.original.endswith(".zip"):
+            piece.roots.append(_extracted(piece, path, _names(student_files).__contains__))
+        elif upload.original not in _names(student_files):
+            piece.error = f"{path.name}: {_not_a_student_file(upload.original, student_files)}"
+        elif not path.is_file():
+            piece.error = f"{path.name} is not a regular file"
+        else:
+            piece.files[upload.original] = path
+    except SubmissionError as error:
+        piece.error = f"{path.name}: {error}"
+    piece.upload_order = upload.order
+    return piece
+
+
+def _download(path: Path, student_files: set[str]) -> list[Submission] | None:
+    """The submissions of an LMS download (a folder or a zip of one), or None when ``path`` is not one."""
+    if lms.upload(path.name, student_files) or lms.moodle_folder(path.name):
+        return None  # one student's upload or folder, not a whole download
+    if path.suffix == ".zip" and path.is_file():
+        entries = _download_zip_entries(path, student_files)
+        if entries is None:
+            return None
+        holder, wanted = Submission(id=path.stem, path=path), _download_entry(student_files)
+        folder = _extracted(holder, path, wanted)
+        pieces = _download(folder, student_files) or []
+        # the uploads left in the zip (no student file, never read) are each reported by their name
+        pieces += [_piece(folder / name, student_files) for name in entries
+                   if lms.upload(PurePosixPath(name).name, student_files) and not wanted(PurePosixPath(name).name)]
+        pieces.sort(key=lambda piece: piece.path.name)
+        for piece in pieces:  # the extracted files live as long as the first submission made of them
+            piece.path = path / piece.path.relative_to(folder)
+        if pieces:
+            pieces[0]._extracted += holder._extracted
+            pieces[0].notes += holder.notes
+        else:
+            holder.close()
+        return pieces or None
+    if not path.is_dir():
+        return None
+    top = _download_top(path)
+    if top is None:
+        return None
+    metadata = top / lms.GRADESCOPE_METADATA
+    if metadata.is_file():
+        return _gradescope_export(top, metadata, student_files)
+    return [_piece(entry, student_files, in_download=True)
+            for entry in sorted(top.iterdir(), key=lambda p: p.name)
+            if not entry.name.startswith(".") and entry.name not in IGNORED_PARTS]
+
+
+def _download_top(folder: Path) -> Path | None:
+    """The folder whose entries are a download's (``folder``, or the one folder in it), or None."""
+    entries = [e for e in folder.iterdir() if not e.name.startswith(".") and e.name not in IGNORED_PARTS]
+    if len(entries) == 1 and entries[0].is_dir() and not lms.moodle_folder(entries[0].name):
+        folder, entries = entries[0], [e for e in entries[0].iterdir() if not e.name.startswith(".")]
+    names = {e.name for e in entries}
+    if lms.GRADESCOPE_METADATA in names or any(
+            lms.upload(e.name, set()) or (e.is_dir() and lms.moodle_folder(e.name)) for e in entries):
+        return folder
+    return None
+
+
+def _download_zip_entries(archive: Path, student_files: set[str]) -> list[str] | None:
+    """The entries of ``archive`` at its top or one folder down, where it is an LMS download; else None."""
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            names = [name.replace("\\", "/") for name in zipped.namelist()[:MAX_ZIP_ENTRIES]]
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError):
+        return None  # read as a plain zip, which says what is wrong with it
+    top = [name for name in names if len(PurePosixPath(name).parts) <= 2]
+    for name in names:
+        parts = PurePosixPath(name).parts
+        if any(part == lms.GRADESCOPE_METADATA or lms.moodle_folder(part) for part in parts[:2]) \
+                or (len(parts) <= 2 and lms.upload(parts[-1], student_files)):
+            return top
+    return None
+
+
+def _download_entry(student_files: set[str]):
+    """Which entries of a download's zip are extracted: the student files, however an LMS named
+    them, the students' own zips and Gradescope's metadata."""
+    names = _names(student_files)
+
+    def wanted(name: str) -> bool:
+        upload = lms.upload(name, student_files)
+        original = upload.original if upload else name
+        return original in names or original.endswith(".zip") or name == lms.GRADESCOPE_METADATA
+
+    return wanted
+
+
+def _gradescope_export(top: Path, metadata: Path, student_files: set[str]) -> list[Submission]:
+    try:
+        students, problem = lms.gradescope_students(metadata.read_text(encoding="utf-8")), None
+    except (ValueError, OSError, UnicodeDecodeError) as error:
+        students, problem = {}, str(error)
+    pieces = []
+    for folder in sorted(top.iterdir(), key=lambda p: p.name):
+        if not (folder.is_dir() and lms.is_gradescope_folder(folder.name)):
+            continue
+        piece = open_submission(folder, student_files)
+        piece.student = students.get(folder.name)
+        if piece.student is not None:
+            piece.id = _readable_id(piece.student.name)
+        else:
+            piece.notes.append(problem or f"{lms.GRADESCOPE_METADATA} names no submitter of {folder.name}")
+        pieces.append(piece)
+    return pieces
+
+
+def _by_student(pieces: list[Submission]) -> list[Submission]:
+    """One submission per student, at the place of their first piece: the uploads of one LMS
+    student, and the student files given by themselves from one folder. Of two uploads of one
+    file, the later is graded; a piece that could not be used costs only itself when its student
+    has others."""
+    groups: dict[object, list[Submission]] = {}
+    for number, piece in enumerate(pieces):
+        if piece.student is not None:
+            key = (piece.student.lms, piece.student.lms_id)
+        elif piece.files and not piece.roots and piece.error is None:
+            key = ("folder", next(iter(piece.files.values())).absolute().parent)
+        else:
+            key = number
+        groups.setdefault(key, []).append(piece)
+    return [_merged(group) for group in groups.values()]
+
+
+def _merged(group: list[Submission]) -> Submission:
+    if len(group) == 1:
+        return group[0]
+    usable = [piece for piece in group if piece.error is None]
+    first = (usable or group)[0]
+    merged = Submission(id=first.id, path=first.path, student=first.student)
+    if not usable:
+        merged.error = "; ".join(piece.error for piece in group)
+    for piece in sorted(usable, key=lambda p: p.upload_order):
+        for name, path in piece.files.items():
+            if name in merged.files:
+                merged.notes.append(f"{merged.files[name].name} and {path.name} are both {name}: "
+                                    f"the later upload, {path.name}, is graded")
+            merged.files[name] = path
+        merged.roots += piece.roots
+    for piece in group:
+        merged.notes += piece.notes
+        merged._extracted += piece._extracted
+        if piece.error is not None and usable:
+            merged.notes.append(piece.error)
+    return merged
+
+
+def extract_zip(archive: Path, destination: Path, wanted) -> list[str]:
+    """Extract the entries of ``archive`` whose file name ``wanted`` (a test) accepts, those named
+    like a student file: nothing else of a submission is ever used. Entries that would land outside, and links, are refused; an entry that
     cannot be written costs only itself. Returns notes on what was left out."""
     notes, deep, seen = [], 0, set()
     try:
@@ -129,7 +364,7 @@ def extract_zip(archive: Path, destination: Path, wanted: set[str]) -> list[str]
             entries = zipped.infolist()
             if len(entries) > MAX_ZIP_ENTRIES:
                 raise SubmissionError(f"{archive.name} holds {len(entries)} entries, over {MAX_ZIP_ENTRIES}")
-            kept = [e for e in entries if PurePosixPath(e.filename.replace("\\", "/")).name in wanted]
+            kept = [e for e in entries if wanted(PurePosixPath(e.filename.replace("\\", "/")).name)]
             if sum(e.file_size for e in kept) > MAX_ZIP_BYTES:
                 raise SubmissionError(f"the student files in {archive.name} unpack to more than "
                                       f"{MAX_ZIP_BYTES // 2**20} MiB")
@@ -140,7 +375,7 @@ def extract_zip(archive: Path, destination: Path, wanted: set[str]) -> list[str]
                     notes.append(f"refused zip entry {shown}: it would land outside the submission")
                 elif stat.S_ISLNK(entry.external_attr >> 16):
                     notes.append(f"refused zip entry {shown}: it is a symbolic link")
-                elif entry.is_dir() or name.name not in wanted:
+                elif entry.is_dir() or not wanted(name.name):
                     continue
                 elif len(name.parts) > MAX_DEPTH + 1:
                     deep += 1
@@ -231,3 +466,43 @@ def _notebook_code(notebook, name: str) -> tuple[str, list[str]]:
             kept.append(line)
         cells.append("\n".join(kept))
     return "\n".join(futures + ["\n".join(cells)]) + "\n", _at_most(notes, "lines that were not run")
+
+
+@lru_cache(maxsize=None)
+def answer_cells(stub: Path) -> tuple[tuple[str, int], ...]:
+    """The written answers an exercise asks for: (name, position) of each markdown cell of its stub
+    that holds the answer placeholder, named by its first tag, else by its position."""
+    notebook = jupytext.reads(stub.read_text(encoding="utf-8"), fmt="py:percent")
+    return tuple((cell.metadata.get("tags", [f"{index:02d}"])[0], index)
+                 for index, cell in enumerate(notebook.cells)
+                 if cell.cell_type == "markdown" and cell.source.strip() == ANSWER_PLACEHOLDER)
+
+
+def written_answers(path: Path, answers: tuple[tuple[str, int], ...]) -> list[dict]:
+    """The student's text for each written answer of ``answers`` (see answer_cells), found in the
+    student's file (a notebook, or a .py in jupytext's percent format) by the cell's tag, by
+    nbgrader's grade_id, else at the same position: {"name", "text", "status"}, where status is
+    "to be graded by hand", or "not answered" when the cell is missing or still the placeholder."""
+    if not answers:
+        return []
+    data = _read_regular_file(path, MAX_SOURCE_BYTES if path.suffix == ".py" else MAX_NOTEBOOK_BYTES)
+    text = data.decode("utf-8-sig", "replace")
+    try:
+        cells = (jupytext.reads(text, fmt="py:percent") if path.suffix == ".py"
+                 else nbformat.reads(text, as_version=4)).cells
+    except Exception:  # an unreadable notebook has been reported with its code
+        cells = []
+    found = []
+    for name, position in answers:
+        cell = next((c for c in cells if c.get("cell_type") == "markdown" and (
+            name in c.get("metadata", {}).get("tags", ())
+            or c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"answer-{name}")), None)
+        if cell is None and position < len(cells) and cells[position].get("cell_type") == "markdown":
+            cell = cells[position]
+        answer = str(cell.get("source", "")).strip() if cell is not None else ""
+        if len(answer) > MAX_ANSWER_CHARACTERS:
+            answer = f"{answer[:MAX_ANSWER_CHARACTERS]}… ({len(answer) - MAX_ANSWER_CHARACTERS} more characters)"
+        answered = answer not in ("", ANSWER_PLACEHOLDER)
+        found.append({"name": name, "text": answer.encode("utf-8", "replace").decode("utf-8") if answered else "",
+                      "status": "to be graded by hand" if answered else "not answered"})
+    return found

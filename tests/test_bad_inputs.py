@@ -77,8 +77,8 @@ def graded(tmp_path_factory):
 def test_the_run_finishes_with_every_submission_in_the_report(graded):
     results, run, _, left_in_tmp = graded
     assert run.returncode == 1, run.stderr[-3000:]  # some submissions could not be read: each costs itself
-    assert sorted(results) == sorted(["deep", "bom", "plots", "surrogate", "José", "Josè", "clash", "neuron.py",
-                                      "neuron.py-2", "alice", "alice-3", "alice-2"])
+    assert sorted(results) == sorted(["deep", "bom", "plots", "surrogate", "José", "Josè", "clash", "fifo",
+                                      "zero", "alice", "alice-3", "alice-2"])
     assert left_in_tmp == []  # the extracted zip and every sandbox's folder are gone
 
 
@@ -100,7 +100,7 @@ def test_entries_that_cannot_be_written_are_named_and_cost_only_themselves(grade
     assert "nnex-" not in message  # no temporary path: the same input gives the same bytes
 
 
-@pytest.mark.parametrize("name", ["neuron.py", "neuron.py-2"])
+@pytest.mark.parametrize("name", ["fifo", "zero"])  # each named after its folder
 def test_a_file_that_never_ends_is_refused_by_name(graded, name):
     (exercise,) = graded[0][name]["exercises"]
     assert exercise["status"] == "error" and exercise["message"] == "neuron.py is not a regular file"
@@ -109,8 +109,8 @@ def test_a_file_that_never_ends_is_refused_by_name(graded, name):
 
 def test_names_that_differ_in_one_accent_keep_their_own_feedback(graded):
     results, _, feedback, _ = graded
-    files = sorted(p.name for p in feedback.glob("*.md"))
+    files = sorted(p.name for p in feedback.glob("*.html"))
     assert len(files) == len(results)
     for student, score in (("José", EXERCISE.max_score), ("Josè", 0)):
-        text = (feedback / f"{student}.md").read_text(encoding="utf-8")
-        assert text.startswith(f"# Feedback for {student}\n") and f"Total: {score:g} / " in text
+        text = (feedback / f"{student}.html").read_text(encoding="utf-8")
+        assert f"<h1>Feedback for {student}</h1>" in text and f'Total: <span class="score">{score:g} / ' in text

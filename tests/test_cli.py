@@ -1,6 +1,10 @@
 """The nnex command end to end: the worked solutions score full marks, the stubs 0, in every output."""
+import base64
 import csv
+import dataclasses
+import html
 import json
+import re
 import os
 import subprocess
 import sys
@@ -8,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import grading
 from grader.manifests import load_manifests
 from grader.paths import ROOT
 
@@ -71,6 +76,12 @@ def test_the_json_follows_the_contract(graded):
             assert exercise["max_score"] == pytest.approx(sum(t["max_score"] for t in exercise["tests"]))
 
 
+def page_text(path) -> str:
+    """What a feedback page says, without its markup, pictures and style."""
+    page = re.sub(r"<(style|script)\b.*?</\1>", "", path.read_text(encoding="utf-8"), flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
 def test_csv_and_feedback_agree_with_the_json(graded):
     _, out, report = graded
     rows = list(csv.DictReader((out / "r.csv").open()))
@@ -79,14 +90,15 @@ def test_csv_and_feedback_agree_with_the_json(graded):
         assert float(row["score"]) == submission["score"]
         for exercise in submission["exercises"]:
             assert float(row[exercise["id"]]) == exercise["score"]
-    feedback = (out / "feedback" / "exercises.md").read_text()
+    feedback = page_text(out / "feedback" / "exercises.html")
     first = report["submissions"][1]["exercises"][0]
-    assert first["tests"][0]["message"] in feedback and first["tests"][0]["name"] in feedback
+    assert first["tests"][0]["message"] in feedback
+    assert first["tests"][0]["name"].removeprefix("test_").replace("_", " ") in feedback
 
 
 def test_hidden_test_source_never_reaches_the_feedback(graded):
     _, out, _ = graded
-    feedback = "".join(p.read_text() for p in (out / "feedback").glob("*.md"))
+    feedback = "".join(page_text(p) for p in (out / "feedback").glob("*.html"))
     for exercise in MANIFESTS.values():
         hidden_lines = [line.strip() for line in exercise.hidden_test_file.read_text().splitlines()
                         if len(line.strip()) > 30 and not line.strip().startswith(("#", '"'))]
@@ -94,16 +106,16 @@ def test_hidden_test_source_never_reaches_the_feedback(graded):
         assert leaked == []
 
 
-def test_pictures_are_drawn_for_the_feedback_and_linked_from_it(graded):
+def test_pictures_are_drawn_for_the_feedback_and_embedded_in_it(graded):
     _, out, report = graded
     pictures = [(e["id"], name) for e in report["submissions"][0]["exercises"] for name in e["figures"]]
     drawing = [i for i, m in MANIFESTS.items() if "figures.add(" in m.hidden_test_file.read_text()]
     assert sorted({exercise_id for exercise_id, _ in pictures}) == sorted(drawing)
-    text = (out / "feedback" / "solutions.md").read_text()
-    for exercise_id, name in pictures:
-        assert name.startswith(f"{exercise_id}-")
-        assert (out / "feedback" / "solutions" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert f"(solutions/{name})" in text
+    assert all(name.startswith(f"{exercise_id}-") for exercise_id, name in pictures)
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', (out / "feedback" / "solutions.html").read_text())
+    assert len(images) == len(pictures)
+    assert all(base64.b64decode(image)[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == ["exercises.html", "solutions.html"]
 
 
 def test_gradescope_results_hold_one_entry_per_test(tmp_path):
@@ -114,7 +126,10 @@ def test_gradescope_results_hold_one_entry_per_test(tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["score"] == exercise.max_score
     assert [t["name"] for t in results["tests"]] == [f"{exercise.id}: {t.name}" for t in exercise.tests]
-    assert all(t["visibility"] == "visible" and t["score"] == t["max_score"] for t in results["tests"])
+    assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in results["tests"])
+    visibility = {t["name"].split(": ")[1]: t["visibility"] for t in results["tests"]}
+    assert {name for name, seen in visibility.items() if seen == "visible"} == exercise.public_tests
+    assert {seen for name, seen in visibility.items() if name not in exercise.public_tests} == {"after_published"}
 
 
 def test_a_missing_exercise_scores_zero_with_a_message(tmp_path):
@@ -200,3 +215,49 @@ def test_the_same_batch_graded_twice_gives_the_same_bytes(tmp_path):
         reports.append(report.read_bytes())
     assert reports[0] == reports[1]
     assert b"object at 0x\\u2026" in reports[0]  # the address elided, the rest of the message kept
+
+
+def test_version():
+    run = nnex("--version")
+    assert run.returncode == 0 and re.fullmatch(r"nnex \d+\.\d+\.\d+\n", run.stdout)
+
+
+@pytest.fixture
+def carol(tmp_path):
+    """A folder that holds exercise 01 only."""
+    exercise = MANIFESTS["neuron_gradient"]
+    folder = tmp_path / "carol" / exercise.folder
+    folder.mkdir(parents=True)
+    (folder / exercise.student_file).write_text(exercise.solution_file.read_text())
+    return folder.parent
+
+
+def test_only_the_exercises_a_submission_holds_count_and_the_json_can_go_to_standard_output(carol):
+    exercise = MANIFESTS["neuron_gradient"]
+    run = nnex("grade", carol, ROOT / "solutions" / exercise.folder / exercise.student_file, "-q", "--json", "-",
+               "--jobs", "1")
+    assert run.returncode == 0, run.stderr
+    submissions = json.loads(run.stdout)["submissions"]  # -q: nothing but the JSON
+    assert [(s["id"], s["max_score"]) for s in submissions] == [("carol", 10.0), ("solutions", 10.0)]
+    assert [[e["id"] for e in s["exercises"]] for s in submissions] == [[exercise.id], [exercise.id]]
+
+
+def test_count_missing_counts_every_exercise_asked_for_and_verbose_reports_each_as_graded(carol):
+    exercise, other = MANIFESTS["neuron_gradient"], MANIFESTS["dropout"]
+    run = nnex("grade", carol, "--exercise", exercise.id, "--exercise", other.id, "--count-missing",
+               "-v", "--csv", "-", "--jobs", "1")
+    assert run.returncode == 0, run.stderr
+    (row,) = csv.DictReader(run.stdout.splitlines())  # the table went to standard error
+    assert (row["score"], row["max_score"], row[exercise.id], row[other.id]) == ("10.0", "20.0", "10.0", "0.0")
+    assert f"carol: {exercise.id} 10/10 graded" in run.stderr and f"carol: {other.id} 0/10 missing" in run.stderr
+    assert "nn-exercises scores" in run.stderr
+
+
+def test_scores_are_rounded_to_the_manifests_resolution():
+    exercise = MANIFESTS["neuron_gradient"]
+    assert exercise.score_resolution == 0.01
+    assert exercise.round_score(1.25 * 2 / 3) == 0.83 and exercise.round_score(0.125) == 0.13
+    assert exercise.round_score(0.1 + 0.2) == 0.3 and exercise.max_score == 10.0
+    assert grading.total([0.1, 0.2, 59.7]) == 60.0 and grading.total([8.6, 0.1]) == 8.7
+    coarse = dataclasses.replace(exercise, score_resolution=0.25)
+    assert coarse.round_score(0.83) == 0.75 and coarse.round_score(0.9) == 1.0

@@ -4,12 +4,14 @@ One course in a temporary folder holds every exercise; `nbgrader generate_assign
 student notebook. Exercise 01 then goes the whole way with real nbgrader: submissions of the
 worked solution, the stub, a mutant of the catalogue and hostile notebooks, `nbgrader autograde`
 (our preprocessor in place of Execute), `nbgrader export` and `nbgrader generate_feedback`; the
-test reads nbgrader's gradebook. The rest checks the preprocessor's outputs without nbgrader's
+test reads nbgrader's gradebook. Exercise 02, whose tests draw pictures, goes the same way with the
+worked solution, in the same nbgrader runs. The rest checks the preprocessor's outputs without nbgrader's
 command line.
 """
 from __future__ import annotations
 
 import ast
+import base64
 import csv
 import html
 import os
@@ -41,6 +43,7 @@ EXERCISE = MANIFESTS["neuron_gradient"]
 ASSIGNMENT = assignment_name(EXERCISE)
 HOSTILE = ROOT / "tests" / "hostile"
 MUTANT = "sigmoid_naive_exp"  # tests/catalogue/neuron_gradient/mutants.yaml: loses the sigmoid group's points
+DRAWING = MANIFESTS["numpy_mlp"]  # its training test draws the decision regions
 TIMEOUT_S = 600
 
 
@@ -117,9 +120,14 @@ def course(tmp_path_factory):
         folder = course / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{EXERCISE.module}.ipynb")
-    nbgrader(course, "autograde", ASSIGNMENT)
+    drawing = course / "submitted" / "solution" / assignment_name(DRAWING)
+    drawing.mkdir(parents=True)
+    notebooks = [course / folder / assignment_name(DRAWING) / f"{DRAWING.module}.ipynb" for folder in ("release", "source")]
+    nbformat.write(solved_notebook(*(nbformat.read(path, as_version=4) for path in notebooks)),
+                   drawing / f"{DRAWING.module}.ipynb")
+    nbgrader(course, "autograde", "*")
     nbgrader(course, "export")
-    nbgrader(course, "generate_feedback", ASSIGNMENT)
+    nbgrader(course, "generate_feedback", "*")
     return course
 
 
@@ -304,6 +312,21 @@ def test_feedback_shows_points_and_our_messages_never_hidden_test_source(course,
     assert "Score: 0.0 / 2.25" in feedback_text(course, "stub")
     assert "NotImplementedError" in feedback_text(course, "stub")
     assert "importing neuron.py failed" in feedback_text(course, "exit_at_import")
+
+
+def test_the_pictures_the_tests_drew_are_in_the_test_cell_and_the_feedback(course):
+    folder = assignment_name(DRAWING)
+    nb = nbformat.read(course / "autograded" / "solution" / folder / f"{DRAWING.module}.ipynb", as_version=4)
+    images = {cell.metadata["nbgrader"]["grade_id"]: [o for o in cell.outputs if "image/png" in o.get("data", {})]
+              for cell in nb.cells if is_test_cell(cell)}
+    training = next(g["name"] for g in DRAWING.groups
+                    if "test_train_reaches_accuracy_on_held_out_points" in [t["test"] for t in g["tests"]])
+    assert [len(found) for found in images.values()] == [1 if name == group_cell_id(training) else 0 for name in images]
+    (image,) = images[group_cell_id(training)]
+    assert base64.b64decode(image.data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.data["text/plain"] == "moons"
+    page = (course / "feedback" / "solution" / folder / f"{DRAWING.module}.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 1 and image.data["image/png"] in page
 
 
 # ----------------------------------------------------------------------------- the outputs, as nbgrader reads them

@@ -66,7 +66,7 @@ def test_zip_entries_that_would_land_outside_are_refused(tmp_path):
     assert submission.id == "carol" and submission.error is None
     assert submission.locate(EXERCISE).read_text() == "x = 1\n"
     assert not (tmp_path / "escaped.py").exists()
-    assert not list(submission.root.rglob("escaped.py")) and not list(submission.root.rglob("link.py"))
+    assert not list(submission.roots[0].rglob("escaped.py")) and not list(submission.roots[0].rglob("link.py"))
     assert sum("refused zip entry" in note for note in submission.notes) == 3
     submission.close()
 

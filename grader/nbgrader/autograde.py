@@ -12,7 +12,8 @@ For each notebook this preprocessor
 3. grades it with the engine (a judge server, a sandboxed child for the student's code);
 4. writes every test cell's result as that cell's output, as nbgrader's SaveAutoGrades reads it:
    full or partial points as a single float ``execute_result`` (after the messages of the failed
-   tests, as text), no points as an ``error`` output whose text is our message.
+   tests, as text), no points as an ``error`` output whose text is our message; the pictures that
+   the group's tests drew follow as image outputs, which generate_feedback shows.
 
 Every test cell gets an explicit result, also when the engine fails: a code grade cell without
 output would be worth full points to nbgrader. The student's code never runs in this process.
@@ -20,6 +21,7 @@ output would be worth full points to nbgrader. The student's code never runs in 
 from __future__ import annotations
 
 import atexit
+import base64
 import tempfile
 import threading
 from pathlib import Path
@@ -32,6 +34,7 @@ from grader.grading import JudgeServers, grade_exercise
 from grader.manifests import ManifestError, load_manifest
 from grader.nbgrader.course import TEST_CELL_PREFIX, group_points
 from grader.paths import MANIFESTS
+from grader.reports import pictures
 from grader.sandbox.launcher import harden_judge_process, kill_descendants
 from grader.submissions import open_submission
 
@@ -92,16 +95,27 @@ def student_notebook(nb: NotebookNode) -> NotebookNode:
     return copy
 
 
-def grade_notebook(exercise, nb: NotebookNode) -> dict:
-    """The engine's result for the student's code in ``nb`` (the JSON of SPEC.md, one exercise)."""
+def grade_notebook(exercise, nb: NotebookNode) -> tuple[dict, dict[str, list[NotebookNode]]]:
+    """The engine's result for the student's code in ``nb`` (the JSON of SPEC.md, one exercise),
+    and the pictures its tests drew, as image outputs, by the name of the group whose test drew them."""
     with tempfile.TemporaryDirectory(prefix="nnex-nbgrader-") as folder:
         path = Path(folder) / f"{exercise.module}.ipynb"
         nbformat.write(student_notebook(nb), path)
         submission = open_submission(path, {exercise.student_file})
+        drawn = Path(folder) / "pictures"
         try:
-            return grade_exercise(_judge_servers(), submission, exercise, figures_dir=None)
+            result = grade_exercise(_judge_servers(), submission, exercise, figures_dir=drawn)
         finally:
             submission.close()
+        group_of = {test.name: test.group for test in exercise.tests}
+        images: dict[str, list[NotebookNode]] = {}
+        for filename in result.get("figures", []):
+            png = base64.b64encode(pictures.compact_png(drawn / filename)).decode("ascii")
+            output = nbformat.v4.new_output("display_data", data={
+                "image/png": png, "text/plain": pictures.caption(exercise.id, filename)})
+            group = group_of.get(pictures.drawn_by(exercise, filename), exercise.groups[-1]["name"])
+            images.setdefault(group, []).append(output)
+        return result, images
 
 
 def group_results(exercise, result: dict) -> dict[str, tuple[float, list[str]]]:
@@ -117,16 +131,18 @@ def group_results(exercise, result: dict) -> dict[str, tuple[float, list[str]]]:
     return groups
 
 
-def result_outputs(score: float, points: float, title: str, messages: list[str]) -> list[NotebookNode]:
-    """A test cell's outputs: a float for (partial) credit, an error for none."""
+def result_outputs(score: float, points: float, title: str, messages: list[str],
+                   images: list[NotebookNode] = ()) -> list[NotebookNode]:
+    """A test cell's outputs: a float for (partial) credit, an error for none; ``images`` (the
+    group's pictures) between the messages and the float, or after the error."""
     score = min(max(round(score, 4), 0.0), points)
     summary = f"{title}: {score:g} of {points:g} points"
     lines = [f"- {m}" for m in messages]
     if score <= 0:
         return [nbformat.v4.new_output("error", ename=ERROR_NAME, evalue=summary,
-                                       traceback=[summary, *(lines or ["- no test passed"])])]
+                                       traceback=[summary, *(lines or ["- no test passed"])]), *images]
     text = "\n".join([summary, *lines]) if lines else f"{summary}: every test passed"
-    return [nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
+    return [nbformat.v4.new_output("stream", name="stdout", text=text + "\n"), *images,
             nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))},
                                    execution_count=None)]
 
@@ -159,7 +175,7 @@ class SandboxedGrading(NbGraderPreprocessor):
 
     def _outputs(self, nb, test_cells, assignment: str, notebook: str) -> dict[int, list]:
         exercise = find_exercise(assignment, notebook)
-        result = grade_notebook(exercise, nb)
+        result, images = grade_notebook(exercise, nb)
         self.log.info("nn-exercises: %s %s: %g of %g points (%s)", assignment, notebook,
                       result["score"], result["max_score"], result["status"])
         groups = group_results(exercise, result)
@@ -181,6 +197,7 @@ class SandboxedGrading(NbGraderPreprocessor):
             if cell_points != points[name]:
                 self.log.warning("nn-exercises: %s is worth %g points in nbgrader's gradebook and %g in the "
                                  "manifest: the score is scaled", grade_id, cell_points, points[name])
-            outputs[id(cell)] = result_outputs(score * cell_points / points[name], cell_points, titles[name],
-                                               messages + (notes if score < points[name] else []))
+            outputs[id(cell)] = result_outputs(exercise.round_score(score * cell_points / points[name]), cell_points,
+                                               titles[name], messages + (notes if score < points[name] else []),
+                                               images.get(name, []))
         return outputs
