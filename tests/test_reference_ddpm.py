@@ -210,6 +210,12 @@ def test_the_linear_networks_and_their_moments_agree_with_the_reference_sampler(
     for mistake in hidden.SAMPLER_MISTAKES:
         spreads = [hidden._linear_sampler_moments(schedule, [s, s], [0.0, 0.0], mistake)[1][0] for s in (0.3, 1.0)]
         assert float((spreads[0] / spreads[1]).sqrt()) > 1.5 * hidden.MIN_SPREAD_RATIO, mistake
+    # a start from zeros shows only with a network that keeps the start (the second one of
+    # test_sample_with_a_linear_model): its moments lie far outside the limits there
+    for scale in (0.28, 0.32):
+        moments = hidden._linear_sampler_moments(schedule, [scale, scale], [0.2, -0.3])
+        wrong = hidden._linear_sampler_moments(schedule, [scale, scale], [0.2, -0.3], "start_from_zeros")
+        assert not hidden._moments_agree(*wrong, *moments, n) and float((wrong[1] / moments[1]).max()) < 0.7, scale
 
 
 def test_a_training_with_the_hidden_settings_passes_the_hidden_limits(hidden):
@@ -228,3 +234,37 @@ def test_a_training_with_the_hidden_settings_passes_the_hidden_limits(hidden):
     assert hidden._noise_correlation(model, data, settings["T"], labels) > 1.5 * hidden.MIN_NOISE_CORRELATION
     untrained = support.Denoiser(**model.config)
     assert abs(hidden._noise_correlation(untrained, data, settings["T"], labels)) < hidden.MIN_NOISE_CORRELATION / 2
+    # the test of the noise: the network is near the best prediction for the right noise, nearer than
+    # for any catalogued mistake's; one trained with alpha_t in place of alpha_bar_t is far from it,
+    # and fits the alphas best
+    gaps = _noise_gaps(hidden, model, settings["T"], rotation)
+    right, *wrong = gaps.values()
+    assert right < hidden.MAX_NOISE_GAP / 2 and min(wrong) > 1.15 * hidden.MAX_FIT_RATIO * right, gaps
+    model, optimizer, _ = ref.new_training(data, settings["T"], settings["lr"], settings["seed"], labels)
+    alphas = 1 - ref.linear_beta_schedule(settings["T"], 0.1 / settings["T"], 20.0 / settings["T"], dtype=data.dtype)
+    generator = torch.Generator().manual_seed(settings["seed"])
+    for _ in range(settings["steps"]):
+        ref.train_step(model, optimizer, data, alphas, generator, settings["batch_size"], labels, settings["p_uncond"])
+    gaps = _noise_gaps(hidden, model, settings["T"], rotation)
+    right, *wrong = gaps.values()
+    assert right > 5 * hidden.MAX_NOISE_GAP and wrong[0] < 0.2 * right, gaps
+
+
+def _noise_gaps(hidden, model, T, rotation):
+    """{process: the gap of test_train_ddpm_learns_the_noise_of_every_step}: the right one first."""
+    return {name: min(float(gap.mean()) for gap in hidden._noise_gaps(model, process, rotation, seed=0).values())
+            for name, process in hidden._training_processes(T).items()}
+
+
+def test_the_label_training_passes_its_gate_and_keeps_the_null_class(hidden):
+    """test_train_ddpm_replaces_labels_with_probability_p_uncond: with p_uncond = 0 the reference's
+    training leaves the null class's embedding exactly as built, moves every class's, and lowers the
+    loss far below the gate's limit."""
+    rotation, _ = hidden._turn(np.random.default_rng(2))
+    data, labels = support.make_data(600, seed=2)
+    data = data @ rotation.T
+    model = ref.train_ddpm(data, cond=labels, p_uncond=0.0, **hidden.LABEL_TRAINING)
+    built = support.Denoiser(**model.config).class_embedding.weight.detach()
+    moved = (model.class_embedding.weight.detach() - built).abs().amax(dim=1)
+    assert float(moved[-1]) == 0.0 and float(moved[:-1].min()) > 0.05, moved
+    hidden._expect_lower_loss(model, data, hidden.LABEL_TRAINING["T"], "after", labels)

@@ -5,9 +5,11 @@ them, so that no fixed answer passes), shapes and a finite-difference check of y
 grader runs these and further hidden tests on fresh random inputs, so passing here is a good sign,
 not a guarantee.
 """
+from contextlib import contextmanager
+
 import numpy as np
 
-from nnex_check import (FixtureRef, assert_close, expect_array, expect_no_warning, expect_scalar,
+from nnex_check import (CheckFailed, FixtureRef, assert_close, expect_array, expect_no_warning, expect_scalar,
                         expect_tuple, fail)
 
 STUDENT_MODULE = "neuron"
@@ -17,6 +19,38 @@ def _sigmoid(z):
     """The tests' own sigmoid, for expected values (not your code)."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _sigmoid_mistakes(z, s):
+    """What the known sigmoid mistakes give (your s is used where only one side of 0 is wrong)."""
+    good = _sigmoid(z)
+    return [("sigmoid_mirrored", np.where(np.isclose(s, 1.0 - good, rtol=1e-9, atol=1e-12), 1.0 - good, good)),
+            ("sigmoid_step", (z >= 0).astype(np.float64)), ("sigmoid_step", (z > 0).astype(np.float64)),
+            ("sigmoid_negative_side", np.where(z < 0, s, good)),
+            ("sigmoid_positive_side", np.where(z >= 0, s, good))]
+
+
+@contextmanager
+def _no_warning(name):
+    """The calls inside must raise no warning: an overflow is the sigmoid_overflow mistake, a
+    division by zero division_by_zero."""
+    try:
+        with expect_no_warning(name):
+            yield
+    except CheckFailed as failure:
+        fail(failure.detail, "sigmoid_overflow" if "overflow" in failure.detail
+             else "division_by_zero" if "divide by zero" in failure.detail else None)
+
+
+def _close_number(actual, expected, name, mistakes, otherwise, rtol=1e-10, atol=1e-14):
+    """assert_close for one number: a wrong value that matches none of ``mistakes`` names ``otherwise``
+    (a factor found between two numbers says little about why they differ)."""
+    try:
+        assert_close(actual, expected, name, rtol=rtol, atol=atol, mistakes=mistakes)
+    except CheckFailed as failure:
+        if failure.mistake in mistakes:
+            raise
+        fail(failure.detail, otherwise)
 
 
 def _loss(x, w, b, y):
@@ -49,17 +83,17 @@ def _losses_array(value, steps):
 
 def test_sigmoid_known_values(student, rng):
     z = np.array([[0.0, 2.0, -2.0], [1e4, -1e4, 30.0]])
-    with expect_no_warning("sigmoid([[0, 2, -2], [1e4, -1e4, 30]])", "sigmoid_overflow"):
+    with _no_warning("sigmoid([[0, 2, -2], [1e4, -1e4, 30]])"):
         s = student.sigmoid(z)
     s = expect_array(s, "sigmoid(z) for z of shape (2, 3)", shape=(2, 3), finite=False)
     if not np.all(np.isfinite(s)):
         fail("sigmoid gives nan or inf for z = ±1e4; it should give 1 and 0", "sigmoid_overflow")
-    assert_close(s[0, 0], 0.5, "sigmoid(0)")
-    assert_close(s[0, 1] + s[0, 2], 1.0, "sigmoid(2) + sigmoid(-2) (σ(-z) = 1 - σ(z))")
-    assert_close(s, _sigmoid(z), "sigmoid(z)", rtol=1e-10, atol=1e-12)
+    assert_close(s, _sigmoid(z), "sigmoid(z) for z = [[0, 2, -2], [1e4, -1e4, 30]] (σ(0) = 0.5, "
+                 "σ(-z) = 1 - σ(z))", rtol=1e-10, atol=1e-12, mistakes=_sigmoid_mistakes(z, s))
     z = rng.normal(scale=5.0, size=(3, 4))  # and fresh values, which no fixed answer fits
     s = expect_array(student.sigmoid(z.copy()), "sigmoid(z) for z of shape (3, 4)", shape=(3, 4))
-    assert_close(s, _sigmoid(z), "sigmoid(z) for random z of shape (3, 4)", rtol=1e-10, atol=1e-12)
+    assert_close(s, _sigmoid(z), "sigmoid(z) for random z of shape (3, 4)", rtol=1e-10, atol=1e-12,
+                 mistakes=_sigmoid_mistakes(z, s))
 
 
 def test_sigmoid_prime_known_values(student, rng):
@@ -80,19 +114,20 @@ def test_neuron_forward_shape_and_values(student, rng):
     x, w, b, _ = _neuron_data(rng)
     a = expect_array(student.neuron_forward(x.copy(), w.copy(), b),
                      "neuron_forward(x, w, b) for x of shape (6, 4)", shape=(6,))
-    assert_close(a, _sigmoid(x @ w + b), "neuron_forward(x, w, b)", rtol=1e-10, atol=1e-12)
+    assert_close(a, _sigmoid(x @ w + b), "neuron_forward(x, w, b)", rtol=1e-10, atol=1e-12,
+                 mistakes={"bias_sign": _sigmoid(x @ w - b)})
 
 
 def test_mse_loss_known_value(student, rng):
     a, y = np.array([0.5, 0.5, 1.0]), np.array([0.0, 1.0, 1.0])
     loss = expect_scalar(student.mse_loss(a, y), "mse_loss(a, y)")
-    assert_close(loss, 0.5 / 3, "mse_loss([0.5, 0.5, 1], [0, 1, 1])",
-                 mistakes={"mse_sum_not_mean": 0.5, "mse_half": 0.25 / 3})
+    _close_number(loss, 0.5 / 3, "mse_loss([0.5, 0.5, 1], [0, 1, 1])",
+                  {"mse_sum_not_mean": 0.5, "mse_half": 0.25 / 3}, "mse_formula")
     a, y = rng.uniform(size=8), rng.uniform(size=8)  # and fresh values, which no fixed answer fits
     loss = expect_scalar(student.mse_loss(a.copy(), y.copy()), "mse_loss(a, y) for a, y of shape (8,)")
     expected = float(np.mean((a - y) ** 2))
-    assert_close(loss, expected, "mse_loss(a, y) for random a, y of shape (8,)", rtol=1e-10, atol=1e-14,
-                 mistakes={"mse_sum_not_mean": 8 * expected, "mse_half": expected / 2})
+    _close_number(loss, expected, "mse_loss(a, y) for random a, y of shape (8,)",
+                  {"mse_sum_not_mean": 8 * expected, "mse_half": expected / 2}, "mse_formula")
 
 
 def test_neuron_gradients_finite_difference(student, rng):

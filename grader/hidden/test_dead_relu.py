@@ -11,7 +11,7 @@ import numpy as np
 
 from dead_relu_support import (LEAKY_SLOPE, check_config, load_data, plot_training_run,
                                train_relu_net)
-from nnex_check import assert_close, expect_array, expect_scalar, expect_tuple, fail
+from nnex_check import CheckFailed, assert_close, expect_array, expect_scalar, expect_tuple, fail
 from reference import dead_relu as ref
 
 STUDENT_MODULE = "dead_relu"
@@ -25,15 +25,49 @@ def _np(value):
     return value.detach().cpu().double().numpy()
 
 
-def _close(actual, expected, name, candidates=(), rtol=1e-12, atol=1e-12):
-    """assert_close, naming the first of the (mistake id, wrong value) candidates that matches."""
+def _close(actual, expected, name, candidates=(), rtol=1e-12, atol=1e-12, otherwise=None, generic=True):
+    """assert_close, naming the first of the (mistake id, wrong value) candidates that matches.
+
+    A value that two different mistakes both give names neither: the test cannot tell them apart
+    (a coarse answer such as a mask or a fraction of units can match a mistake by chance). A wrong
+    answer that matches no candidate names ``otherwise(actual)``, a function of the answer's
+    symptom, or a fixed id, where given. generic=False: no mistake found by the checks' generic
+    relations (a factor or an offset between two short lists of fractions says nothing).
+    """
     a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    assert_close(a, e, name, rtol=rtol, atol=atol,
-                 mistakes=[(mistake, np.asarray(wrong, dtype=np.float64)) for mistake, wrong in candidates])
+    pairs = [(mistake, np.asarray(wrong, dtype=np.float64)) for mistake, wrong in candidates]
+    clear = [(mistake, wrong) for mistake, wrong in pairs
+             if not any(other != mistake and value.shape == wrong.shape
+                        and np.allclose(value, wrong, rtol=rtol, atol=atol) for other, value in pairs)]
+    try:
+        assert_close(a, e, name, rtol=rtol, atol=atol, mistakes=clear)
+    except CheckFailed as failure:
+        named = failure.mistake if generic or failure.mistake in {m for m, _ in clear} else None
+        symptom = otherwise(a) if callable(otherwise) else otherwise
+        if named is None and symptom:
+            fail(failure.detail, symptom)
+        if named != failure.mistake:
+            fail(failure.detail)
+        raise
+
+
+def _call(function, *args, **kwargs):
+    """function(*args, **kwargs); a ValueError it raises for arguments the task allows is named."""
+    try:
+        return function(*args, **kwargs)
+    except Exception as error:
+        text = str(error)
+        if type(error).__name__ == "StudentError" and " raised ValueError" in text.split(":")[0] \
+                and not any(word in text for word in ("shape", "broadcast", "mismatch", "dimension", "aligned")):
+            fail(f"{error} (the arguments were valid: activation 'relu' or 'leaky_relu')", "activation_check")
+        raise
 
 
 def _mask(value, name, units):
     """A mask of shape (units,) as bool: bool, integer or float 0/1 entries are accepted."""
+    if isinstance(value, (bool, np.bool_, np.number)) or (type(value) is np.ndarray and value.ndim == 0):
+        fail(f"{name} is one value ({value!r}); it should have shape ({units},), one entry per unit: "
+             "reduce over the inputs only (axis 0)", "wrong_shape")
     mask = expect_array(value, name, shape=(units,), kinds="biuf")
     if not np.all((mask == 0) | (mask == 1)):
         fail(f"{name} should hold only True/False (or 0/1)")
@@ -45,23 +79,39 @@ def _mask_candidates(z):
     off = z <= 0
     candidates = [("zero_counts_as_firing", np.all(z < 0, axis=0)),
                   ("any_instead_of_all", np.any(off, axis=0)),
-                  ("mask_inverted", ~np.all(off, axis=0)),
+                  ("mask_inverted", ~np.all(off, axis=0)), ("mask_inverted", np.all(z > 0, axis=0)),
                   ("sparsity_instead_of_dead", np.mean(off, axis=0) > 0.5)]
     candidates += [("one_batch_only", np.all(off[:n], axis=0)) for n in BATCH_PREFIXES if n < len(z)]
     return candidates
 
 
+def _threshold_symptom(z):
+    """The symptom of a unit counted dead when its largest pre-activation is <= t for some t other than
+    0 (a wrong threshold): the mask splits the units by their largest z, with dead and live units on
+    both sides of the split. A function of the student's mask, for _close's ``otherwise``."""
+    tops = z.max(axis=0)
+
+    def symptom(mask):
+        dead = mask.astype(bool)
+        if dead.all() or not dead.any():
+            return None
+        # a clean split, and not at 0 (with z = 0 on either side: that is zero_counts_as_firing's)
+        split = tops[dead].max() < tops[~dead].min()
+        return "dead_threshold" if split and (tops[dead].max() > 0 or tops[~dead].min() < 0) else None
+    return symptom
+
+
 def _check_mask(student, z, name):
     mask = _mask(student.dead_unit_mask(z.copy()), f"dead_unit_mask(z) for z of shape {z.shape}",
                  z.shape[1])
-    _close(mask, _np(ref.dead_unit_mask(z)), name, _mask_candidates(z))
+    _close(mask, _np(ref.dead_unit_mask(z)), name, _mask_candidates(z), otherwise=_threshold_symptom(z))
 
 
-def _pre_activations_of(params, x, slope, relu_between=True):
+def _pre_activations_of(params, x, slope, relu_between=True, bias_sign=1.0):
     """The judge's own hidden pre-activations, in NumPy (for the mistakes' values)."""
     h, result = x, []
     for layer in range(1, len(params) // 2):
-        z = h @ params[f"W{layer}"] + params[f"b{layer}"]
+        z = h @ params[f"W{layer}"] + bias_sign * params[f"b{layer}"]
         result.append(z)
         h = np.maximum(z, slope * z) if relu_between else z
     return result
@@ -75,12 +125,14 @@ def _fraction_candidates(params, x, slope):
         ("zero_counts_as_firing", [np.mean(np.all(z < 0, axis=0)) for z in zs]),
         ("any_instead_of_all", [np.mean(np.any(z <= 0, axis=0)) for z in zs]),
         ("mask_inverted", [1 - np.mean(np.all(z <= 0, axis=0)) for z in zs]),
+        ("mask_inverted", [np.mean(np.all(z > 0, axis=0)) for z in zs]),
         ("no_relu_between_layers",
          [np.mean(np.all(z <= 0, axis=0)) for z in _pre_activations_of(params, x, slope, False)]),
+        ("bias_sign", [np.mean(np.all(z <= 0, axis=0)) for z in _pre_activations_of(params, x, slope, bias_sign=-1.0)]),
     ]
-    if slope != 0.0:
-        candidates.append(("activation_ignored",
-                           [np.mean(np.all(z <= 0, axis=0)) for z in _pre_activations_of(params, x, 0.0)]))
+    # the other activation between the layers: ReLU where leaky ReLU was asked for, or the other way
+    candidates.append(("activation_ignored", [np.mean(np.all(z <= 0, axis=0)) for z in
+                                              _pre_activations_of(params, x, LEAKY_SLOPE if slope == 0.0 else 0.0)]))
     for n in BATCH_PREFIXES:
         if n < len(x):
             candidates.append(("one_batch_only", [np.mean(np.all(z <= 0, axis=0))
@@ -88,7 +140,18 @@ def _fraction_candidates(params, x, slope):
     return candidates
 
 
-def _check_fractions(result, params, x, activation, name, margin=0.0):
+def _own_mask_right(student, params, x, slope):
+    """Whether the student's dead_unit_mask is right on this network's pre-activations. Where it is
+    not, a wrong dead fraction may come from it, and its mistakes are named by the mask's tests: a
+    fraction (a coarse number) matching a mistake here could be chance, and none is named."""
+    try:
+        return all(np.array_equal(np.asarray(student.dead_unit_mask(z.copy())).astype(bool), np.all(z <= 0, axis=0))
+                   for z in _pre_activations_of(params, x, slope))
+    except Exception:
+        return False
+
+
+def _check_fractions(result, params, x, activation, name, margin=0.0, student=None):
     """The student's dead fractions against the reference's, the mistakes named.
 
     margin: a unit whose largest pre-activation lies within margin of 0 may be counted either
@@ -112,7 +175,10 @@ def _check_fractions(result, params, x, activation, name, margin=0.0):
         if np.all((fractions >= low - 1e-12) & (fractions <= high + 1e-12)):
             return
     slope = 0.0 if activation == "relu" else LEAKY_SLOPE
-    _close(fractions, expected, name, _fraction_candidates(params, x, slope))
+    candidates = _fraction_candidates(params, x, slope)
+    if student is not None and not _own_mask_right(student, params, x, slope):
+        candidates = []
+    _close(fractions, expected, name, candidates, generic=False)
 
 
 def _planted_network(rng, sizes=(3, 12, 10, 8, 1), n=300):
@@ -144,7 +210,7 @@ def _planted_network(rng, sizes=(3, 12, 10, 8, 1), n=300):
             rare = units[len(dead)]  # alive, but fires for the last 3 inputs only
             W[:, rare], b[rare] = 0.0, 0.0
             if layer == 1:
-                W[0, rare], b[rare] = 1.0, -5.0
+                W[0, rare], b[rare] = 1.0, -4.0                            # z = 2 for the last 3 inputs
             else:
                 W[previous_rare, rare] = 1.0
             previous_dead, previous_rare = dead, rare
@@ -200,12 +266,16 @@ def test_dead_unit_mask_matches_reference(student, rng):
     n, h = 40, 12
     z = rng.normal(size=(n, h))
     units = rng.permutation(h)
-    z[:, units[0]] = -np.abs(z[:, units[0]]) - 0.1             # never fires
+    z[:, units[0]] = -np.abs(z[:, units[0]]) - 2.0             # never fires, far from it
     z[:, units[1]] = -np.abs(z[:, units[1]]) * (rng.uniform(size=n) < 0.5)  # <= 0, some exact 0
     z[:, units[2]] = -np.abs(z[:, units[2]])
     z[rng.integers(n), units[2]] = 0.7                          # fires for one input: alive
     z[:, units[3]] = np.abs(z[:, units[3]]) + 0.1
     z[rng.integers(n), units[3]] = -0.2                         # off for one input: alive
+    z[:, units[4]] = -np.abs(z[:, units[4]])
+    z[:3, units[4]] = 0.05                                      # fires weakly, for the first inputs: alive
+    z[:, units[5]] = np.abs(z[:, units[5]]) + 0.05              # fires for every input: alive
+    z[:, units[6]] = -0.1 * np.abs(z[:, units[6]]) - 0.05       # never fires, but comes close: dead
     _check_mask(student, z, "dead_unit_mask(z) (True = dead)")
 
 
@@ -224,10 +294,13 @@ def test_dead_unit_mask_uses_every_input(student, rng):
     n, h = 300, 10
     z = rng.normal(size=(n, h))
     units = rng.permutation(h)
-    for j in units[:4]:                                         # fire for one of the last inputs only
+    for k, j in enumerate(units[:4]):                           # fire for one of the last inputs only
         z[:, j] = -np.abs(z[:, j]) - 0.01
-        z[n - 1 - rng.integers(3), j] = rng.uniform(0.1, 1.0)
+        z[n - 1 - rng.integers(3), j] = rng.uniform(0.1, 1.0) if k < 2 else rng.uniform(1.5, 3.0)
     z[:, units[4]] = -np.abs(z[:, units[4]])                    # dead
+    z[:, units[5]] = -np.abs(z[:, units[5]])
+    z[:3, units[5]] = 0.05                                      # fires weakly, for the first inputs only
+    z[:, units[6]] = np.abs(z[:, units[6]]) + 0.01              # fires for every input
     _check_mask(student, z, "dead_unit_mask(z) for N = 300 inputs, where some units fire only for "
                             "one of the last inputs")
 
@@ -236,10 +309,10 @@ def test_dead_unit_mask_uses_every_input(student, rng):
 
 def test_dead_fraction_planted_deep_network(student, rng):
     params, x, dead_counts = _planted_network(rng)
-    result = student.dead_fraction({k: v.copy() for k, v in params.items()}, x.copy())
+    result = _call(student.dead_fraction, {k: v.copy() for k, v in params.items()}, x.copy())
     name = (f"dead_fraction(params, x) for a network with {len(dead_counts)} hidden layers and "
             f"{dead_counts} planted dead units")
-    _check_fractions(result, params, x, "relu", name)
+    _check_fractions(result, params, x, "relu", name, student=student)
 
 
 def test_dead_fraction_matches_reference_on_random_networks(student, rng):
@@ -250,20 +323,20 @@ def test_dead_fraction_matches_reference_on_random_networks(student, rng):
         params[f"W{layer}"] = rng.normal(scale=np.sqrt(2 / sizes[layer - 1]),
                                          size=(sizes[layer - 1], sizes[layer]))
         params[f"b{layer}"] = rng.normal(scale=1.5, size=sizes[layer]) - 1.0
-    result = student.dead_fraction({k: v.copy() for k, v in params.items()}, x.copy())
+    result = _call(student.dead_fraction, {k: v.copy() for k, v in params.items()}, x.copy())
     _check_fractions(result, params, x, "relu",
                      "dead_fraction(params, x) for a random network with 3 hidden layers",
-                     margin=1e-9)
+                     margin=1e-9, student=student)
 
 
 def test_dead_fraction_on_a_trained_network(student, rng):
     settings = {"lr": 8.0, "init_scale": 1.0, "bias_init": 0.0, "activation": "relu", "epochs": 3}
     x_train, y_train, _, _ = load_data()
     params, _ = train_relu_net(x_train, y_train, **settings, seed=int(rng.integers(2**31 - 1)))
-    result = student.dead_fraction({k: v.copy() for k, v in params.items()}, x_train.copy())
+    result = _call(student.dead_fraction, {k: v.copy() for k, v in params.items()}, x_train.copy())
     _check_fractions(result, params, x_train, "relu",
                      "dead_fraction(params, x_train) for a network trained with a large learning rate",
-                     margin=1e-9)
+                     margin=1e-9, student=student)
 
 
 def test_dead_fraction_leaky_network(student, rng):
@@ -275,18 +348,25 @@ def test_dead_fraction_leaky_network(student, rng):
     for j in rng.choice(params["W2"].shape[1], size=2, replace=False):
         params["W2"][:, j], params["b2"][j] = 0.0, 0.0
         params["W2"][negative, j] = -1.0
-    result = student.dead_fraction({k: v.copy() for k, v in params.items()}, x.copy(),
-                                   activation="leaky_relu")
+    result = _call(student.dead_fraction, {k: v.copy() for k, v in params.items()}, x.copy(),
+                   activation="leaky_relu")
     _check_fractions(result, params, x, "leaky_relu",
-                     "dead_fraction(params, x, activation='leaky_relu')")
+                     "dead_fraction(params, x, activation='leaky_relu')", student=student)
 
 
 # ---------------------------------------------------------------- leaky ReLU
 
 def _leaky_input(rng, shape):
+    """Normal values, none of them exactly 0: the slope at 0 is a convention, judged once, by
+    test_leaky_relu_backward_at_zero; here an x of 0 would make it cost every test."""
     x = rng.normal(size=shape)
-    x.flat[rng.choice(x.size, size=max(1, x.size // 6), replace=False)] = 0.0
+    x[x == 0.0] = 0.5
     return x
+
+
+def _forward_right(out, x, alpha):
+    """Whether leaky_relu_forward's out is right: then a wrong backward pass is the backward's own."""
+    return bool(np.allclose(out, np.where(x > 0, x, alpha * x), rtol=1e-12, atol=1e-12))
 
 
 def _forward(student, x, alpha, name):
@@ -313,19 +393,20 @@ def test_leaky_relu_forward_matches_reference(student, rng):
     out, _ = _forward(student, x, alpha, f"leaky_relu_forward(x, alpha={alpha:.3f})")
     _close(out, _np(ref.leaky_relu_forward(x, alpha)), f"leaky_relu_forward(x, alpha={alpha:.3f})",
            [("leaky_forward", np.maximum(x, 0.0)), ("leaky_forward", np.where(x > 0, x, 0.01 * x)),
-            ("leaky_forward", np.where(x > 0, alpha * x, x))])
+            ("leaky_forward", np.where(x > 0, alpha * x, x))], otherwise="leaky_forward")
 
 
 def test_leaky_relu_backward_matches_autograd(student, rng):
     x = _leaky_input(rng, (5, 8))
     dout = rng.normal(size=x.shape)
     alpha = float(rng.uniform(0.1, 0.4))
-    _, cache = _forward(student, x, alpha, f"leaky_relu_forward(x, alpha={alpha:.3f})")
+    out, cache = _forward(student, x, alpha, f"leaky_relu_forward(x, alpha={alpha:.3f})")
     dx = expect_array(student.leaky_relu_backward(dout.copy(), cache),
                       f"leaky_relu_backward(dout, cache) for x of shape {x.shape}", shape=x.shape)
     _close(dx, _np(ref.leaky_relu_backward(x, dout, alpha)),
            f"leaky_relu_backward(dout, cache) with alpha = {alpha:.3f}, compared with autograd",
-           _backward_candidates(x, dout, alpha))
+           _backward_candidates(x, dout, alpha),
+           otherwise="leaky_backward_formula" if _forward_right(out, x, alpha) else None)
 
 
 def test_leaky_relu_backward_at_zero(student, rng):
@@ -344,16 +425,25 @@ def test_leaky_relu_any_shape_and_default_alpha(student, rng):
     x = _leaky_input(rng, (2, 3, 4))
     out, cache = _forward(student, x, None, "leaky_relu_forward(x)")
     _close(out, _np(ref.leaky_relu_forward(x, 0.01)), "leaky_relu_forward(x) with the default alpha",
-           [("leaky_forward", np.maximum(x, 0.0))])
+           [("leaky_forward", np.maximum(x, 0.0))], otherwise="leaky_forward")
     dout = rng.normal(size=x.shape)
     dx = expect_array(student.leaky_relu_backward(dout.copy(), cache),
                       "leaky_relu_backward(dout, cache) for x of shape (2, 3, 4)", shape=x.shape)
     _close(dx, _np(ref.leaky_relu_backward(x, dout, 0.01)),
            "leaky_relu_backward(dout, cache) with the default alpha, for x of shape (2, 3, 4)",
-           _backward_candidates(x, dout, 0.01))
+           _backward_candidates(x, dout, 0.01), otherwise="leaky_backward_formula")
 
 
 # ---------------------------------------------------------------- the configs, judged by outcome
+
+# Documented equivalents (nnex validate): the configs are judged by what training with them does,
+# so a config that still does it is a correct answer, not a mistake the tests miss. Each of the
+# solution's single-point mutants below kept the outcome for every one of 40 seeds checked
+# (dying: at least 69% of the first layer dead, no divergence; healthy: no layer above 0% dead and
+# at least 94% validation accuracy), and no test may fail them:
+#   dying_config:   "lr": 10.0 -> 11.0, "init_scale": 1.0 -> 2.0, "bias_init": 0.0 -> 1.0,
+#                   "epochs": 20 -> 19, "epochs": 20 -> 21
+#   healthy_config: "epochs": 100 -> 99
 
 def test_dying_config_retrained_by_the_grader(student, rng, figures):
     for seed, _, _, _, final in _retrained(student.dying_config(), "dying_config", rng, figures):

@@ -50,4 +50,6 @@ def dying_config():
 
 
 def healthy_config():
-    return {"activation": "leaky_relu", "bias_init": 0.1, "epochs": 70, "init_scale": 0.3, "lr": 0.5}
+    # a bias of 0.1 leaves one of the 16 second-layer units dead for some seeds (1584218782 among
+    # them); 0.3 keeps every unit above zero on most inputs from the start
+    return {"activation": "leaky_relu", "bias_init": 0.3, "epochs": 100, "init_scale": 0.3, "lr": 0.5}

@@ -11,7 +11,10 @@ def _log_sigmoid(s):
 
 def init_params(layer_sizes, rng, scheme="he"):
     pairs = list(zip(layer_sizes, layer_sizes[1:]))
-    variances = {"he": [2.0 / i for i, _ in pairs], "xavier": [2.0 / (i + o) for i, o in pairs]}[scheme]
+    schemes = {"he": [2.0 / i for i, _ in pairs], "xavier": [2.0 / (i + o) for i, o in pairs]}
+    if scheme not in schemes:
+        raise ValueError(f"unknown scheme {scheme!r}")
+    variances = schemes[scheme]
     params = {}
     for layer, ((fan_in, fan_out), variance) in enumerate(zip(pairs, variances), start=1):
         params["W" + str(layer)] = rng.normal(size=(fan_in, fan_out)) * np.sqrt(variance)
