@@ -5,9 +5,12 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+from types import SimpleNamespace
 
 from grader.paths import ROOT
-from grader.validate.mutants import mutants
+from grader.validate import _summary
+from grader.validate.mutants import free_choice_lines, mutants
 
 SOURCE = textwrap.dedent('''
     import numpy as np
@@ -47,6 +50,38 @@ def test_every_operator_mutates_the_solution_blocks_only():
 def test_a_replacement_keeps_its_place_in_the_expression():
     (dropped,) = [m for m in mutants(SOURCE) if m.diff.endswith("np.sqrt(x @ w)  ->  x @ w")]
     assert "z = (x @ w) / 2.0" in dropped.source
+
+
+CONFIG = textwrap.dedent('''
+    def config():
+        ### BEGIN SOLUTION
+        # free choice: any settings that reach the outcome
+        return {"lr": 0.5,
+                "epochs": 20}
+        ### END SOLUTION
+
+
+    def scale(x):
+        ### BEGIN SOLUTION
+        return 2 * x
+        ### END SOLUTION
+''')
+
+
+def test_a_free_choice_covers_the_statement_below_its_comment_only():
+    assert free_choice_lines(CONFIG) == {5, 6}
+
+
+def test_a_surviving_free_choice_is_equivalent_and_another_survivor_is_not(tmp_path):
+    exercise = SimpleNamespace(id="toy")
+    found = mutants(CONFIG)
+    cases = [("solution", "solution", CONFIG)] + [("mutant", str(i), m.source) for i, m in enumerate(found)]
+    plan = [(exercise, kind, name, text, Path(f"toy--{kind}--{name}")) for kind, name, text in cases]
+    full = {"id": "toy", "score": 10, "max_score": 10, "status": "graded", "tests": []}
+    report = _summary(exercise, plan, {p[4].name: [full] for p in plan}, tmp_path, None)
+    rules = {s["diff"]: s["equivalent"] for s in report["survivors"]}
+    assert rules['line 5: 0.5  ->  1.5'] == "free choice" and rules["line 12: 2  ->  3"] is None
+    assert report["equivalent"] == sum(m.line in (5, 6) for m in found) and report["mutation_score"] == 0.0
 
 
 def test_the_command_reports_a_small_sample(tmp_path):

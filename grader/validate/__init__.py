@@ -9,10 +9,12 @@ with NNEX_CALL_LOG set so that the judge keeps a digest of every answer. For eac
 - caught: a mutant that loses points (one that cannot even be imported is *stillborn*: caught,
   but left out of the named share, as no test can name its mistake);
 - named: a caught mutant for which some failed test names a catalogued mistake;
-- equivalent (the documented rule): a mutant with full marks whose answers to every call the tests
-  made are, byte for byte, those of the solution. It behaves exactly like the solution wherever
-  the tests looked, so no test could catch it; it is listed, never dropped. The rule holds only
-  where the solution's own two runs answered alike (``reproducible``);
+- equivalent (the documented rules): a mutant with full marks whose answers to every call the tests
+  made are, byte for byte, those of the solution ("same answers"). It behaves exactly like the
+  solution wherever the tests looked, so no test could catch it; it is listed, never dropped. The
+  rule holds only where the solution's own two runs answered alike (``reproducible``). Or a mutant
+  with full marks in a statement marked ``# free choice: <why>`` in the solution ("free choice"): a
+  value the task lets the student pick, such as a trainer's settings judged by their outcome;
 - mutation score = caught / (mutants - equivalent); named share = named / (caught - stillborn);
   the caught mutants left unnamed are listed with the first message a student would read.
 """
@@ -27,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 from grader.paths import ROOT
-from grader.validate.mutants import Mutant, mutants
+from grader.validate.mutants import Mutant, free_choice_lines, mutants
 
 CATALOGUE = ROOT / "tests" / "catalogue"
 GRADING_TIMEOUT_S = 6 * 3600
@@ -82,6 +84,7 @@ def _summary(exercise, plan: list, results: dict, logs: Path, sample: int | None
     solution_text = next(text for _, kind, _, text, _ in plan if kind == "solution")
     found = _sampled(mutants(solution_text), sample)
     reference_log = _log(logs, exercise, solution_text)
+    free_choices = free_choice_lines(solution_text)
     summary = {"id": exercise.id, "mutants": 0, "caught": 0, "stillborn": 0, "named": 0, "equivalent": 0,
                "survivors": [], "unnamed": [], "alternatives": {}, "solution": None}
     for _, kind, name, text, folder in plan:
@@ -104,16 +107,17 @@ def _summary(exercise, plan: list, results: dict, logs: Path, sample: int | None
                     summary["unnamed"].append({"diff": mutant.diff, "operator": mutant.operator,
                                                "test": failed[0]["name"], "message": failed[0]["message"][:300]})
                 continue
-            equivalent = bool(reference_log) and _log(logs, exercise, text) == reference_log
-            summary["equivalent"] += equivalent
-            summary["survivors"].append({"diff": mutant.diff, "operator": mutant.operator, "equivalent": equivalent})
+            rule = "free choice" if mutant.line in free_choices else "same answers" \
+                if reference_log and _log(logs, exercise, text) == reference_log else None
+            summary["survivors"].append({"diff": mutant.diff, "operator": mutant.operator, "equivalent": rule})
     # the rule stands only where the solution answers alike twice: the control is its second run
     control = _log(logs, exercise, solution_text + CONTROL)
     summary["reproducible"] = bool(reference_log) and control == reference_log
     if not summary["reproducible"]:
-        summary["equivalent"] = 0
         for survivor in summary["survivors"]:
-            survivor["equivalent"] = False
+            if survivor["equivalent"] == "same answers":
+                survivor["equivalent"] = None
+    summary["equivalent"] = sum(survivor["equivalent"] is not None for survivor in summary["survivors"])
     counted = summary["mutants"] - summary["equivalent"]
     summary["mutation_score"] = round(summary["caught"] / counted, 4) if counted else 1.0
     namable = summary["caught"] - summary["stillborn"]
@@ -141,5 +145,5 @@ def print_report(reports: list[dict], console) -> None:
             console.print(f"{report['id']}: the solution's answers differ between two runs, so no survivor "
                           "is called equivalent")
         for survivor in report["survivors"]:
-            kind = "equivalent" if survivor["equivalent"] else "survivor"
+            kind = f"equivalent, {survivor['equivalent']}" if survivor["equivalent"] else "survivor"
             console.print(f"{report['id']} {kind} ({survivor['operator']}): {escape(survivor['diff'])}")

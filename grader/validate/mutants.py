@@ -114,6 +114,18 @@ def _variants(node: ast.AST):
                 yield "sqrt, square", node.func.value  # x.sqrt()
 
 
+def free_choice_lines(source: str) -> set[int]:
+    """The lines of the statements that a ``# free choice: <why>`` comment line stands directly above.
+
+    Such a statement holds values the task lets the student pick (a trainer's settings that only have
+    to reach an outcome the tests judge): a mutant there that keeps full marks is another right
+    choice, so it counts as equivalent, and is listed as such."""
+    comments = {number for number, line in enumerate(source.splitlines(), start=1)
+                if line.strip().startswith("# free choice:")}
+    return {line for node in ast.walk(ast.parse(source)) if isinstance(node, ast.stmt)
+            and node.lineno - 1 in comments for line in range(node.lineno, node.end_lineno + 1)}
+
+
 def _replace(source_lines: list[str], node: ast.AST, text: str) -> str:
     """The source with the text of ``node`` replaced by ``text``."""
     start, end = node.lineno - 1, node.end_lineno - 1
