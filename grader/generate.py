@@ -9,7 +9,12 @@ solutions/<folder>/<student_file> (jupytext percent format, nbgrader markers) gi
   regions are removed; everything else is kept verbatim;
 - the student notebook exercises/<folder>/<stem>.ipynb, converted from the stub by jupytext, with no
   outputs and cell ids derived from the cell's position, so that regenerating is byte-identical;
-- exercises/<folder>/README.md: the stub's markdown cells, then how to check one's work.
+- exercises/<folder>/README.md: the stub's markdown cells, then how to check one's work;
+- exercises/<folder>/self_check.json: what the self-check needs from the manifest: each task (test
+  group) with its public tests, and the hint of every mistake the checks may name.
+
+The notebook has, after the cell that completes each task, a check cell (tagged ``nnex-check``)
+that runs the task's public tests on the notebook's functions, and ``check_all()`` at its end.
 
     python -m grader.generate                  # write the generated files of every exercise
     python -m grader.generate ID [ID ...]      # only these exercises
@@ -18,6 +23,8 @@ solutions/<folder>/<student_file> (jupytext percent format, nbgrader markers) gi
 from __future__ import annotations
 
 import argparse
+import ast
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -36,6 +43,8 @@ _CELL = re.compile(r"^# %%(?P<rest>.*)$")
 _MARKDOWN_CELL = re.compile(r"\[(markdown|md)\]")
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+CHECK_TAG = "nnex-check"  # exercises/nnex_selfcheck.py: the grader leaves these cells out
+SELF_CHECK_FILE = "self_check.json"
 
 
 @dataclass
@@ -105,13 +114,16 @@ def _read_percent(stub_text: str):
     return jupytext.reads(stub_text, fmt="py:percent")
 
 
-def render_notebook(stub_text: str) -> str:
-    """The student notebook (.ipynb JSON text) made from the stub: no outputs, stable cell ids."""
+def render_notebook(stub_text: str, exercise=None) -> str:
+    """The student notebook (.ipynb JSON text) made from the stub: no outputs, stable cell ids, and
+    for ``exercise`` (a manifest's Exercise) a check cell after each task and one at the end."""
     import nbformat
 
     nb = _read_percent(stub_text)
     nb.metadata = nbformat.NotebookNode(
         kernelspec=dict(KERNELSPEC), language_info={"name": "python"})
+    if exercise is not None:
+        nb.cells = _with_check_cells(nb.cells, exercise)
     width = max(2, len(str(len(nb.cells))))
     for index, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{index:0{width}d}"
@@ -121,6 +133,71 @@ def render_notebook(stub_text: str) -> str:
     nb.nbformat, nb.nbformat_minor = 4, 5
     nbformat.validate(nb)
     return nbformat.writes(nb, version=4) + "\n"
+
+
+_IMPORT_CHECK = "import sys; sys.path.insert(0, \"..\")  # nnex_notebook.py is in the folder above\nfrom nnex_notebook import "
+
+
+def _check_cell(source: str):
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = [CHECK_TAG]
+    return cell
+
+
+def _with_check_cells(cells: list, exercise) -> list:
+    """``cells`` with ``check("task")`` after the cell that defines the last function a task's public
+    tests call, and ``check_all()`` at the end."""
+    defined_in = {}
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "code":
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            defined_in.update({node.name: index for node in tree.body
+                               if isinstance(node, (ast.FunctionDef, ast.ClassDef))})
+    tasks = public_tasks(exercise)
+    if not tasks:
+        return cells
+    uses = _public_test_uses(exercise)
+    after: dict[int, list] = {}
+    for task, tests in tasks.items():
+        places = [defined_in[name] for test in tests for name in uses[test] if name in defined_in]
+        after.setdefault(max(places, default=len(cells) - 1), []).append(_check_cell(
+            f"# Check this task with its public tests (the grader runs hidden ones too)\n{_IMPORT_CHECK}check\n\n"
+            f"check({task!r})"))
+    out = []
+    for index, cell in enumerate(cells):
+        out += [cell, *after.get(index, [])]
+    return out + [_check_cell(f"# Check every task again\n{_IMPORT_CHECK}check_all\n\ncheck_all()")]
+
+
+def _public_test_uses(exercise) -> dict[str, set[str]]:
+    """Public test name -> the ``student.X`` functions it calls."""
+    uses = {}
+    for path in exercise.public_test_files:
+        for node in ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                uses[node.name] = {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
+                                   and isinstance(n.value, ast.Name) and n.value.id == "student"}
+    return uses
+
+
+def public_tasks(exercise) -> dict[str, list[str]]:
+    """Task (the manifest's test group) -> its public tests, in the manifest's order; tasks without
+    public tests are left out."""
+    tasks = {group["name"]: [t["test"] for t in group["tests"] if t["test"] in exercise.public_tests]
+             for group in exercise.groups}
+    return {task: tests for task, tests in tasks.items() if tests}
+
+
+def render_self_check(exercise) -> str:
+    """exercises/<folder>/self_check.json: the tasks' public tests and the mistakes' hints."""
+    data = {"student_file": exercise.student_file, "tasks": public_tasks(exercise),
+            "hints": {mistake: " ".join(hint.split()) for mistake, hint in sorted(exercise.mistakes.items())}}
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
 
 
 def render_readme(stub_text: str, exercise) -> str:
@@ -138,19 +215,16 @@ def render_readme(stub_text: str, exercise) -> str:
         "",
         f"Work either in `{student_file}` or in the notebook `{notebook}`: both hold the same cells, "
         "and the grader accepts either one.",
-        "Run the public tests from the top of the repository:",
+        f"In the notebook, run the `check(...)` cell after each task: it runs that task's public tests on "
+        "the functions you defined and says whether they pass, or what is wrong and the likely mistake. "
+        "Outside it, run the public tests in this folder:",
         "",
         "```bash",
-        f"pytest exercises/{folder}",
+        f"pytest                   # tests {student_file}",
+        f"pytest {notebook:<17} # tests the notebook instead",
         "```",
         "",
-        f"They test `{student_file}`. If you work in the notebook, export it first "
-        f"(this overwrites `{student_file}`):",
-        "",
-        "```bash",
-        f"jupytext --to py:percent exercises/{folder}/{notebook}",
-        "```",
-        "",
+        f"(or `pytest exercises/{folder}` from the top of the bundle).",
         "The grader runs these tests and hidden ones; passing the public tests is necessary, "
         "not sufficient.",
     ]))
@@ -174,8 +248,9 @@ def render_exercise(exercise) -> dict[Path, str]:
     target = exercise.exercise_dir
     return {
         target / exercise.student_file: stub,
-        target / Path(exercise.student_file).with_suffix(".ipynb").name: render_notebook(stub),
+        target / Path(exercise.student_file).with_suffix(".ipynb").name: render_notebook(stub, exercise),
         target / "README.md": render_readme(stub, exercise),
+        target / SELF_CHECK_FILE: render_self_check(exercise),
     }
 
 

@@ -445,27 +445,65 @@ def _read_regular_file(path: Path, limit: int) -> bytes:
     return data
 
 
+CHECK_TAG = "nnex-check"  # the released notebooks' check cells (grader/generate.py): a self-check, not code
+# Defined before a notebook's code when it uses IPython: get_ipython() and display() as Jupyter has
+# them, where every magic and shell escape does nothing and gives an empty list.
+NOT_IPYTHON = """\
+class _NotRun:  # the notebook's magics and shell escapes: never run when graded
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: []
+get_ipython = _NotRun
+def display(*objects, **kwargs):
+    pass
+"""
+_IPYTHON_LINE = re.compile(r"^\s*(\w+\s*=\s*)?[%!]")  # a line magic or shell escape, maybe assigned
+_IPYTHON_PASSES = 400  # IPython's TransformerManager gives up after 500 passes over a cell
+_IPYTHON_CALL = re.compile(r"\bget_ipython\(\)\.(system|getoutput|run_line_magic|run_cell_magic)\(")
+
+
 def _notebook_code(notebook, name: str) -> tuple[str, list[str]]:
+    """The code of a notebook's cells, its IPython syntax translated by IPython itself (``x = !ls``
+    becomes ``x = get_ipython().getoutput('ls')``), and notes on what will not run. Cell magics
+    are left out whole (their body may be another language); a syntax error names the cell."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    translate = TransformerManager().transform_cell
     cells, notes, futures = [], [], []
     for number, cell in enumerate(notebook.cells, start=1):
-        if cell.get("cell_type") != "code":
+        if cell.get("cell_type") != "code" or CHECK_TAG in cell.get("metadata", {}).get("tags", []):
             continue
-        lines = str(cell.get("source", "")).splitlines()
+        source = str(cell.get("source", ""))
+        lines = source.splitlines()
         if lines and lines[0].lstrip().startswith("%%"):
             notes.append(f"{name}: cell {number}: cell magic {lines[0].strip()[:60]!r} was not run")
             continue
+        if sum(1 for line in lines if _IPYTHON_LINE.match(line)) < _IPYTHON_PASSES:
+            code = translate(source)
+        else:  # more than IPython's passes over a cell can translate: those lines one at a time
+            code = "".join(line[:len(line) - len(line.lstrip())] + translate(line.lstrip() + "\n")
+                           if _IPYTHON_LINE.match(line) else line + "\n" for line in lines)
         kept = []
-        for line in lines:
-            stripped = line.lstrip()
-            if stripped.startswith(("%", "!")):
-                notes.append(f"{name}: cell {number}: {stripped[:60]!r} was not run")
-                line = line[: len(line) - len(stripped)] + "pass"
-            elif line.startswith("from __future__ import"):  # fine at the top of a cell, so it goes first
+        for line_number, line in enumerate(code.splitlines()):
+            if _IPYTHON_CALL.search(line):
+                original = lines[line_number].strip() if line_number < len(lines) else line.strip()
+                notes.append(f"{name}: cell {number}: {original[:60]!r} was not run")
+            if line.startswith("from __future__ import"):  # fine at the top of a cell, so it goes first
                 futures.append(line)
                 line = "pass"
             kept.append(line)
-        cells.append("\n".join(kept))
-    return "\n".join(futures + ["\n".join(cells)]) + "\n", _at_most(notes, "lines that were not run")
+        code = "\n".join(kept)
+        try:
+            compile(code, f"In [{number}]", "exec", dont_inherit=True)
+        except SyntaxError as error:
+            line = f", line {error.lineno}" if error.lineno else ""
+            raise SubmissionError(f"{name}: In [{number}]{line}: {error.msg}") from None
+        except ValueError as error:  # a NUL byte
+            raise SubmissionError(f"{name}: In [{number}]: {error}") from None
+        cells.append(code)
+    body = "\n".join(cells)
+    uses_ipython = "get_ipython" in body or re.search(r"\bdisplay\(", body)
+    return "\n".join(futures + ([NOT_IPYTHON] if uses_ipython else []) + [body]) + "\n", \
+        _at_most(notes, "lines that were not run")
 
 
 @lru_cache(maxsize=None)

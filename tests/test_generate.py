@@ -1,6 +1,7 @@
 """The single-source generator: its rules, and that the committed student files match it."""
 import ast
 import json
+import json
 import textwrap
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def toy_exercise(root: Path, title="X") -> SimpleNamespace:
     """What the generator needs of an exercise, in a folder of the test's own."""
     return SimpleNamespace(title=title, folder="09_x", student_file="thing.py",
                            solution_file=root / "solutions" / "09_x" / "thing.py",
-                           exercise_dir=root / "exercises" / "09_x")
+                           exercise_dir=root / "exercises" / "09_x", public_test_files=[],
+                           public_tests=frozenset(), groups=(), mistakes={})
 
 
 def src(text: str) -> str:
@@ -162,7 +164,7 @@ def test_generate_writes_then_checks(tmp_path):
     exercise.solution_file.parent.mkdir(parents=True)
     exercise.solution_file.write_text(SOURCE)
     out = exercise.exercise_dir
-    expected = {out / "thing.py", out / "thing.ipynb", out / "README.md"}
+    expected = {out / "thing.py", out / "thing.ipynb", out / "README.md", out / "self_check.json"}
 
     assert set(generate.generate(check=True, exercises=[exercise])) == expected
     assert not out.exists()                                          # --check writes nothing
@@ -172,6 +174,20 @@ def test_generate_writes_then_checks(tmp_path):
     (out / "thing.ipynb").write_text("{}")
     assert generate.generate(check=True, exercises=[exercise]) == [out / "thing.ipynb"]
     assert (out / "thing.ipynb").read_text() == "{}"
+
+
+@pytest.mark.parametrize("exercise_id", sorted(MANIFESTS))
+def test_the_notebook_checks_each_task_after_the_cell_that_completes_it(exercise_id):
+    exercise = MANIFESTS[exercise_id]
+    cells = nbformat.read(exercise.exercise_dir / f"{exercise.module}.ipynb", as_version=4).cells
+    checks = [i for i, cell in enumerate(cells) if "nnex-check" in cell.metadata.get("tags", [])]
+    tasks = generate.public_tasks(exercise)
+    assert [cells[i].source.splitlines()[-1] for i in checks] == [f"check({t!r})" for t in tasks] + ["check_all()"]
+    assert checks[-1] == len(cells) - 1
+    for index in checks[:-1]:  # right after code that defines a function the task's tests call
+        assert cells[index - 1].cell_type == "code" and "def " in cells[index - 1].source
+    data = json.loads((exercise.exercise_dir / "self_check.json").read_text())
+    assert data["tasks"] == tasks and set(data["hints"]) == set(exercise.mistakes)
 
 
 def test_an_unbalanced_marker_is_reported_with_its_line(tmp_path):

@@ -221,7 +221,9 @@ def test_generate_assignment_gives_the_stubs_and_public_checks_without_hidden_te
     student = nbformat.reads(render_exercise(exercise)[exercise.exercise_dir / f"{exercise.module}.ipynb"],
                              as_version=4)
     # every cell but the test cells is the generated student notebook's: the same stubs
-    assert [c.source for c in released.cells if not is_test_cell(c)] == [c.source for c in student.cells]
+    # (the nbgrader notebook has its graded test cells in place of the self-check's check cells)
+    assert [c.source for c in released.cells if not is_test_cell(c)] == \
+        [c.source for c in student.cells if "nnex-check" not in c.metadata.get("tags", [])]
     tests = [c for c in released.cells if is_test_cell(c)]
     assert [c.metadata["nbgrader"]["grade_id"] for c in tests] == [group_cell_id(g["name"]) for g in exercise.groups]
     public = {name for path in exercise.public_test_files for name in re.findall(r"^def (test_\w+)", path.read_text(), re.M)}
@@ -250,10 +252,12 @@ def test_the_released_test_cells_run_the_public_tests_in_the_students_kernel(cou
                    resources={"metadata": {"path": str(folder)}}).execute()
     cells = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in solved.cells}
     passed = "".join(o.get("text", "") for o in cells["tests-sigmoid"].outputs)
-    assert "2 passed" in passed and not [o for o in cells["tests-sigmoid"].outputs if o.output_type == "error"]
+    assert passed == "passed 2 public tests\n"  # one line: no pytest report, no warning
     failed = cells["tests-forward_and_loss"].outputs
-    assert failed[-1].output_type == "error" and failed[-1].ename == "AssertionError"
-    assert "NotImplementedError" in "".join(o.get("text", "") for o in failed)
+    # what nbgrader validate shows: the first failing check, in a line or two, without the kernel's globals
+    assert len(failed) == 1 and failed[0].output_type == "error" and failed[0].ename == "AssertionError"
+    assert failed[0].evalue.startswith("test_") and "is not written yet: it raises NotImplementedError" in failed[0].evalue
+    assert len(failed[0].evalue.splitlines()) <= 3 and "namespace(" not in str(failed[0].traceback)
 
 
 # ----------------------------------------------------------------------------- exercise 01 round trip

@@ -13,8 +13,8 @@ folder, whose source notebook is made from the single source solutions/<folder>/
   tests in the student's kernel (exercises/nnex_notebook.py); the grade comes from the sandboxed
   grader, which nbgrader runs in place of Execute (autograde.py). No hidden test is in it.
 
-Beside the notebook: the exercise's public tests and support modules, nnex_check.py and
-nnex_notebook.py, so that the released notebook runs its test cells. nbgrader_config.py replaces
+Beside the notebook: the exercise's public tests, support modules and self_check.json (the
+mistakes' hints), nnex_check.py, nnex_selfcheck.py and nnex_notebook.py, so that the released notebook runs its test cells. nbgrader_config.py replaces
 Execute by our preprocessor and has nbgrader put back test cells that a student deleted.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ ANSWER_POINTS = 2.0  # a written answer (graded by hand), beyond the manifest's 
 TEST_CELL_PREFIX = "tests-"
 SOLUTION_MARKER = "### BEGIN SOLUTION"
 _HIDDEN_MARKER = re.compile(r"^[ \t]*(?:#[ \t]*)?### (?P<edge>BEGIN|END) HIDDEN TESTS[ \t]*$")
-STUDENT_HELPERS = ("nnex_check.py", "nnex_notebook.py")  # from exercises/, beside every notebook
+STUDENT_HELPERS = ("nnex_check.py", "nnex_selfcheck.py", "nnex_notebook.py")  # from exercises/, beside every notebook
 
 AUTOGRADE_PREPROCESSORS = (  # nbgrader 0.9.6's Autograde.autograde_preprocessors, Execute replaced
     "SandboxedGrading", "IgnorePattern", "ClearMetadataPreprocessor", "LimitOutput", "SaveAutoGrades",
@@ -209,6 +209,7 @@ def assignment_files(exercise, answer_points: float = ANSWER_POINTS) -> dict[str
     files: dict[str, str | Path] = {
         f"{exercise.module}.ipynb": nbformat.writes(source_notebook(exercise, answer_points)) + "\n"}
     for path in [*exercise.public_test_files, *(exercise.exercise_dir / s for s in exercise.support_files),
+                 exercise.exercise_dir / "self_check.json",  # the hints that the test cells show
                  *(EXERCISES / name for name in STUDENT_HELPERS)]:
         files[path.name] = path
     return files

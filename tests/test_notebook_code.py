@@ -1,0 +1,60 @@
+"""A graded notebook runs as Jupyter would run it: IPython's syntax translated by IPython, magics and
+shell escapes never run, ``display`` at hand, the released notebook's check cells left out, and a
+syntax error named by its cell."""
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from grader.generate import render_notebook
+from grader.manifests import load_manifests
+from grader.nbgrader.course import without_hidden_tests
+from grader.paths import ROOT
+from grader.submissions import SubmissionError, student_code
+
+EXERCISE = load_manifests()["neuron_gradient"]
+
+
+def grade(*submissions, out):
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", *map(str, submissions), "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {s["id"]: s["exercises"][0] for s in json.loads(out.read_text())["submissions"]}
+
+
+def test_a_released_notebook_with_shell_escapes_and_display_grades_like_the_plain_code(tmp_path):
+    solution = without_hidden_tests(EXERCISE.solution_file.read_text(encoding="utf-8"))
+    notebook = nbformat.reads(render_notebook(solution, EXERCISE), as_version=4)  # with its check cells
+    notebook.cells[1:1] = [nbformat.v4.new_code_cell("files = !ls\nprint(len(files))"),
+                           nbformat.v4.new_code_cell("x = 3\ndisplay(x)\n%time y = x + 1")]
+    (tmp_path / "notebook").mkdir()
+    (tmp_path / "plain").mkdir()
+    nbformat.write(notebook, tmp_path / "notebook" / "neuron.ipynb")
+    (tmp_path / "plain" / "neuron.py").write_text(solution)
+    results = grade(tmp_path / "notebook", tmp_path / "plain", out=tmp_path / "r.json")
+    with_ipython, plain = results["notebook"], results["plain"]
+    assert with_ipython["score"] == plain["score"] == EXERCISE.max_score, with_ipython
+    assert [t["passed"] for t in with_ipython["tests"]] == [t["passed"] for t in plain["tests"]]
+    assert "'files = !ls' was not run" in with_ipython["message"]
+
+
+def test_magics_become_calls_that_do_nothing(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "files = !ls /\nlisting = %sx ls\n%time z = 1\ndisplay(files)\ndef f():\n    return files, listing")])
+    nbformat.write(notebook, tmp_path / "neuron.ipynb")
+    code, notes = student_code(tmp_path / "neuron.ipynb")
+    namespace = {}
+    exec(compile(code, "neuron.py", "exec"), namespace)
+    assert namespace["f"]() == ([], []) and "z" not in namespace
+    assert len(notes) == 3 and all("was not run" in note for note in notes)
+
+
+def test_a_syntax_error_names_the_notebook_cell(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Task"),
+                                               nbformat.v4.new_code_cell("import math"),
+                                               nbformat.v4.new_code_cell("x = 1\ndef f(:\n    pass")])
+    nbformat.write(notebook, tmp_path / "neuron.ipynb")
+    with pytest.raises(SubmissionError, match=r"neuron.ipynb: In \[3\], line 2: "):
+        student_code(tmp_path / "neuron.ipynb")
