@@ -31,6 +31,7 @@ from grader.gradescope import BuildError, build_autograder
 from grader.manifests import ManifestError, load_manifests
 from grader.nbgrader import commands as nbgrader_commands
 from grader.paths import MANIFESTS
+from grader.progress import Progress
 from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
 from grader.store import Batch, ResultStore, StoreError, grade_batch
 from grader.submissions import open_submissions
@@ -68,8 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="exercises graded at once (default: the number of CPUs)")
     talk = grade.add_mutually_exclusive_group()
-    talk.add_argument("-q", "--quiet", action="store_true", help="print no table, only what went wrong")
-    talk.add_argument("-v", "--verbose", action="store_true", help="also print each exercise's score as it is graded")
+    talk.add_argument("-q", "--quiet", action="store_true", help="print no progress and no table, only what went wrong")
+    talk.add_argument("-v", "--verbose", action="store_true",
+                      help="one line per exercise as it is graded, on a terminal too (in place of the progress bar; "
+                           "a pipe or a log always gets the lines)")
     grade.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
     grade.add_argument("--db", type=Path, metavar="FILE",
                        help=f"the results store (SQLite): what it holds is not graded again (default: {STORE_NAME} "
@@ -125,11 +128,6 @@ def _usage_problems(args, manifests) -> list[str]:
     if args.json == reports.STDOUT and args.csv == reports.STDOUT:
         problems.append("only one of --json and --csv can go to standard output (-)")
     return problems
-
-
-def _progress(submission, result: dict) -> None:
-    print(f"{submission.id}: {result['id']} {result['score']:g}/{result['max_score']:g} {result['status']}",
-          file=sys.stderr, flush=True)
 
 
 def _checked_manifests(args, command: str, directory: Path = MANIFESTS) -> dict | None:
@@ -209,9 +207,9 @@ def grade_command(args, console: Console) -> int:
                           f"holds {len(submissions)}", file=sys.stderr)
                     return USAGE_ERROR
                 _unique_ids(submissions)
-                batch = grade_batch(store, submissions, exercises, args.jobs, pictures, args.count_missing,
-                                    isolation().text, regrade=args.regrade,
-                                    on_result=_progress if args.verbose else None)
+                with Progress.for_terminal(args.quiet, args.verbose) as progress:
+                    batch = grade_batch(store, submissions, exercises, args.jobs, pictures, args.count_missing,
+                                        isolation().text, regrade=args.regrade, progress=progress)
             finally:
                 kill_descendants()
                 for submission in submissions:

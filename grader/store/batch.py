@@ -47,11 +47,11 @@ def _pictures(result: dict, folder: Path | None) -> dict[str, bytes] | None:
 
 
 def grade_batch(store: ResultStore, submissions: list, exercises: list, jobs: int, pictures_dir: Path | None,
-                count_missing: bool, isolation: str, regrade: bool = False, on_result=None, **grading_options) -> Batch:
+                count_missing: bool, isolation: str, regrade: bool = False, progress=None, **grading_options) -> Batch:
     """``grading.grade`` of the submissions, reusing what ``store`` holds (``regrade``: nothing) and
     storing each judged result as it arrives; the batch, as read back from the store.
 
-    ``on_result(submission, result)`` is called for each exercise graded now (not those reused).
+    ``progress`` (grader/progress) is told how many exercises are graded now, and each as it is.
     A KeyboardInterrupt raises GradingInterrupted with the batch of what was graded, stored and
     reused. ``grading_options`` go to ``grading.grade`` as they are.
     """
@@ -68,6 +68,13 @@ def grade_batch(store: ResultStore, submissions: list, exercises: list, jobs: in
                  for position, s in enumerate(submissions)]
     position_of = {id(r): position for position, r in enumerate(remaining)}
 
+    pairs, _ = grading._pairs(submissions, exercises, count_missing)  # which exercises count, as grade() decides
+    if progress is not None:
+        to_grade = [e.id for position, s in enumerate(submissions) for t, e in pairs
+                    if t is s and (position, e.id) not in reused and (position, e.id) not in copies]
+        progress.begin({e.id: to_grade.count(e.id) for e in exercises if e.id in to_grade},
+                       len(pairs) - len(to_grade))
+
     def handed_over(submission, result: dict) -> None:
         if result["id"] in submission.stored:
             return  # stands in for the stored result (grading saw no file): not a result
@@ -75,8 +82,8 @@ def grade_batch(store: ResultStore, submissions: list, exercises: list, jobs: in
         if key is not None and not _grader_fault(result):
             folder = pictures_dir / feedback_name(submission.id) if pictures_dir else None
             store.save(key, result, _pictures(result, folder))
-        if on_result is not None:
-            on_result(submission.submission, result)
+        if progress is not None:
+            progress.advance(submission.submission, result)
 
     interrupted = None
     try:
@@ -84,7 +91,6 @@ def grade_batch(store: ResultStore, submissions: list, exercises: list, jobs: in
                                **grading_options)
     except grading.GradingInterrupted as stop:
         graded, interrupted = stop.results, stop
-    pairs, _ = grading._pairs(submissions, exercises, count_missing)  # which exercises count, as grade() decides
     merged, references, result_of = [], {}, {}
     for position, (submission, fresh) in enumerate(zip(submissions, graded)):
         fresh_by_id = {result["id"]: result for result in fresh["exercises"]}
