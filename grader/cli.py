@@ -5,6 +5,7 @@
                [--gradescope FILE] [--feedback DIR [--feedback-format html|md]] [--jobs N] [-q|-v]
                [--db FILE] [--regrade]
     nnex report --db FILE [--json FILE|-] [--csv FILE|-] [--gradescope FILE] [--feedback DIR] [-q]
+    nnex stats --db FILE [--html FILE]
     nnex gradescope build OUT.zip [--exercise ID]... [--count-missing]
     nnex generate [--check]
     nnex nbgrader init COURSE_DIR [--exercise ID]...   (grader/nbgrader/commands.py)
@@ -97,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("out", type=Path, metavar="OUT.zip")
     build.add_argument("--exercise", action="append", metavar="ID", help="grade only this exercise (repeatable)")
     build.add_argument("--count-missing", action="store_true", help="as for nnex grade")
+    stats = commands.add_parser("stats", help="cohort statistics of the last batch in a results store: scores, "
+                                              "pass rates, mistakes ranked by how many made them")
+    stats.add_argument("--db", type=Path, metavar="FILE", required=True, help="the results store")
+    stats.add_argument("--html", type=Path, metavar="FILE", help="also write them as one HTML page with plots")
+    stats.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
     generate = commands.add_parser("generate", help="make the stubs, notebooks and task texts from solutions/")
     generate.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything drifted")
     nbgrader_commands.add_parsers(commands)
@@ -232,22 +238,28 @@ def grade_command(args, console: Console) -> int:
     return 1 if any(s.error for s in submissions) else 0
 
 
-def report_command(args, console: Console) -> int:
+def _stored_batch(args) -> tuple[dict, ResultStore, Batch] | None:
+    """The manifests, the store of --db and its last batch; None after saying what is wrong."""
     try:
         manifests = load_manifests(args.manifests)
     except ManifestError as error:
-        print(f"nnex report: configuration error: {error}", file=sys.stderr)
-        return USAGE_ERROR
+        print(f"nnex {args.command}: configuration error: {error}", file=sys.stderr)
+        return None
     if not args.db.is_file():
-        print(f"nnex report: no such results store: {args.db}", file=sys.stderr)
+        print(f"nnex {args.command}: no such results store: {args.db}", file=sys.stderr)
+        return None
+    store = _open_store(args.db, args.command)
+    batch = store.batch() if store is not None else None
+    if store is not None and batch is None:
+        print(f"nnex {args.command}: {args.db} holds no graded batch", file=sys.stderr)
+    return None if batch is None else (manifests, store, batch)
+
+
+def report_command(args, console: Console) -> int:
+    stored = _stored_batch(args)
+    if stored is None:
         return USAGE_ERROR
-    store = _open_store(args.db, "report")
-    if store is None:
-        return USAGE_ERROR
-    batch = store.batch()
-    if batch is None:
-        print(f"nnex report: {args.db} holds no graded batch", file=sys.stderr)
-        return USAGE_ERROR
+    manifests, store, batch = stored
     if args.gradescope and len(batch.results) != 1:
         print(f"nnex report: --gradescope writes one submission's results, and {args.db} holds "
               f"{len(batch.results)}", file=sys.stderr)
@@ -255,6 +267,21 @@ def report_command(args, console: Console) -> int:
     with grading.run_folder() as run:
         write_reports(args, batch, manifests, store, run, console)
     store.close()
+    return 0
+
+
+def stats_command(args, console: Console) -> int:
+    from grader import stats
+
+    stored = _stored_batch(args)
+    if stored is None:
+        return USAGE_ERROR
+    manifests, store, batch = stored
+    store.close()
+    statistics = stats.cohort_statistics(batch.results, manifests)
+    stats.print_statistics(statistics, console)
+    if args.html:
+        stats.write_html(statistics, args.html)
     return 0
 
 
@@ -298,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         return grade_command(args, console)
     if args.command == "report":
         return report_command(args, console)
+    if args.command == "stats":
+        return stats_command(args, console)
     if args.command == "validate":
         return validate_command(args, console)
     if args.command == "gradescope":
