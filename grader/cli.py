@@ -3,7 +3,7 @@
     nnex --version
     nnex grade SUBMISSION... [--exercise ID]... [--count-missing] [--json FILE|-] [--csv FILE|-]
                [--gradescope FILE] [--feedback DIR [--feedback-format html|md]] [--jobs N] [-q|-v]
-               [--db FILE] [--regrade]
+               [--db FILE] [--regrade] [--scheduler ADDRESS]
     nnex report --db FILE [--json FILE|-] [--csv FILE|-] [--gradescope FILE] [--feedback DIR] [-q]
     nnex stats --db FILE [--html FILE]
     nnex gradescope build OUT.zip [--exercise ID]... [--count-missing]
@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from rich.console import Console
@@ -32,6 +33,7 @@ from grader.gradescope import BuildError, build_autograder
 from grader.manifests import ManifestError, load_manifests
 from grader.nbgrader import commands as nbgrader_commands
 from grader.paths import MANIFESTS
+from grader.distributed.errors import ClusterError
 from grader.progress import Progress
 from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
 from grader.store import Batch, ResultStore, StoreError, grade_batch
@@ -79,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"the results store (SQLite): what it holds is not graded again (default: {STORE_NAME} "
                             "beside the first report written to a file; none without one)")
     grade.add_argument("--regrade", action="store_true", help="grade everything again, whatever the store holds")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the Dask cluster of this scheduler (tcp://host:8786); its workers need the "
+                            "project installed (README: Grading on several machines)")
     report = commands.add_parser("report", help="write the reports of the last batch in a results store, "
                                                 "without grading")
     report.add_argument("--db", type=Path, metavar="FILE", required=True, help="the results store")
@@ -213,9 +218,15 @@ def grade_command(args, console: Console) -> int:
                           f"holds {len(submissions)}", file=sys.stderr)
                     return USAGE_ERROR
                 _unique_ids(submissions)
-                with Progress.for_terminal(args.quiet, args.verbose) as progress:
-                    batch = grade_batch(store, submissions, exercises, args.jobs, pictures, args.count_missing,
-                                        isolation().text, regrade=args.regrade, progress=progress)
+                with ExitStack() as cluster, Progress.for_terminal(args.quiet, args.verbose) as progress:
+                    jobs, judges = args.jobs, {}
+                    if args.scheduler:
+                        from grader.distributed import cluster_judges
+
+                        factory, threads = cluster.enter_context(cluster_judges(args.scheduler))
+                        jobs, judges = 2 * threads, {"judges": factory}  # a job waiting on each worker thread
+                    batch = grade_batch(store, submissions, exercises, jobs, pictures, args.count_missing,
+                                        isolation().text, regrade=args.regrade, progress=progress, **judges)
             finally:
                 kill_descendants()
                 for submission in submissions:
@@ -226,6 +237,9 @@ def grade_command(args, console: Console) -> int:
         except KeyboardInterrupt:
             print("nnex grade: interrupted before grading began; nothing was written", file=sys.stderr)
             return INTERRUPTED
+        except ClusterError as error:
+            print(f"nnex grade: {error}", file=sys.stderr)
+            return USAGE_ERROR
         for submission in submissions:
             for problem in ([submission.error] if submission.error else []):
                 print(f"{submission.id}: {problem}", file=sys.stderr)
