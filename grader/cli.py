@@ -158,7 +158,7 @@ def _store_path(args) -> Path | None:
     """--db, else grades.sqlite beside the first report written to a file; None: keep nothing."""
     if args.db is not None:
         return args.db
-    for output in (args.json, args.csv, args.feedback / "x" if args.feedback else None):
+    for output in (args.json, args.csv, args.feedback):
         if output is not None and output != reports.STDOUT:
             return output.parent / STORE_NAME
     return None
