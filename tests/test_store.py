@@ -88,8 +88,10 @@ def test_a_rerun_of_an_unchanged_batch_grades_nothing_and_writes_the_same_bytes(
     before = _reports(out)
     assert _gradings(out) == [1] * 10
     assert json.loads(before["report.json"])["submissions"][0]["score"] == EXERCISE.max_score
-    start = _timed([sys.executable, "-m", "grader", "--version"])  # the interpreter and its imports
-    again = _timed(_grade(batch, out)) - start
+    # the least of three, as the machine's other work comes and goes: the interpreter and its imports,
+    # then the rerun
+    start = min(_timed([sys.executable, "-m", "grader", "--version"]) for _ in range(3))
+    again = min(_timed(_grade(batch, out)) for _ in range(3)) - start
     assert _gradings(out) == [1] * 10  # no judge ran
     assert _reports(out) == before
     assert again < 0.05 * first, f"the rerun took {again:.2f} s beyond the start, the first run {first:.2f} s"
