@@ -3,6 +3,9 @@
     nnex --version
     nnex grade SUBMISSION... [--exercise ID]... [--count-missing] [--json FILE|-] [--csv FILE|-]
                [--gradescope FILE] [--feedback DIR [--feedback-format html|md]] [--jobs N] [-q|-v]
+               [--db FILE] [--regrade] [--scheduler ADDRESS]
+    nnex report --db FILE [--json FILE|-] [--csv FILE|-] [--gradescope FILE] [--feedback DIR] [-q]
+    nnex stats --db FILE [--html FILE]
     nnex gradescope build OUT.zip [--exercise ID]... [--count-missing]
     nnex generate [--check]
     nnex nbgrader init COURSE_DIR [--exercise ID]...   (grader/nbgrader/commands.py)
@@ -20,7 +23,7 @@ import os
 import shutil
 import signal
 import sys
-import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from rich.console import Console
@@ -30,11 +33,27 @@ from grader.gradescope import BuildError, build_autograder
 from grader.manifests import ManifestError, load_manifests
 from grader.nbgrader import commands as nbgrader_commands
 from grader.paths import MANIFESTS
+from grader.distributed.errors import ClusterError
+from grader.progress import Progress
 from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
+from grader.store import Batch, ResultStore, StoreError, grade_batch
 from grader.submissions import open_submissions
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
+STORE_NAME = "grades.sqlite"
+
+
+def _add_report_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON (- for standard output)")
+    command.add_argument("--csv", type=Path, metavar="FILE",
+                         help="write one row of scores per submission (- for standard output)")
+    command.add_argument("--gradescope", type=Path, metavar="FILE",
+                         help="write Gradescope's results.json (one submission)")
+    command.add_argument("--feedback", type=Path, metavar="DIR", help="write one feedback page per submission")
+    command.add_argument("--feedback-format", choices=reports.FEEDBACK_FORMATS, default="html",
+                         help="html: one self-contained page, pictures included (default); "
+                              "md: Markdown, its pictures in a folder beside it")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,20 +68,28 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--count-missing", action="store_true",
                        help="count every exercise (those of --exercise) for every submission, a missing one "
                             "as 0; by default only the exercises a submission holds count")
-    grade.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON (- for standard output)")
-    grade.add_argument("--csv", type=Path, metavar="FILE",
-                       help="write one row of scores per submission (- for standard output)")
-    grade.add_argument("--gradescope", type=Path, metavar="FILE", help="write Gradescope's results.json (one submission)")
-    grade.add_argument("--feedback", type=Path, metavar="DIR", help="write one feedback page per submission")
-    grade.add_argument("--feedback-format", choices=reports.FEEDBACK_FORMATS, default="html",
-                       help="html: one self-contained page, pictures included (default); "
-                            "md: Markdown, its pictures in a folder beside it")
+    _add_report_options(grade)
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="exercises graded at once (default: the number of CPUs)")
     talk = grade.add_mutually_exclusive_group()
-    talk.add_argument("-q", "--quiet", action="store_true", help="print no table, only what went wrong")
-    talk.add_argument("-v", "--verbose", action="store_true", help="also print each exercise's score as it is graded")
+    talk.add_argument("-q", "--quiet", action="store_true", help="print no progress and no table, only what went wrong")
+    talk.add_argument("-v", "--verbose", action="store_true",
+                      help="one line per exercise as it is graded, on a terminal too (in place of the progress bar; "
+                           "a pipe or a log always gets the lines)")
     grade.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
+    grade.add_argument("--db", type=Path, metavar="FILE",
+                       help=f"the results store (SQLite): what it holds is not graded again (default: {STORE_NAME} "
+                            "beside the first report written to a file; none without one)")
+    grade.add_argument("--regrade", action="store_true", help="grade everything again, whatever the store holds")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the Dask cluster of this scheduler (tcp://host:8786); its workers need the "
+                            "project installed (README: Grading on several machines)")
+    report = commands.add_parser("report", help="write the reports of the last batch in a results store, "
+                                                "without grading")
+    report.add_argument("--db", type=Path, metavar="FILE", required=True, help="the results store")
+    _add_report_options(report)
+    report.add_argument("-q", "--quiet", action="store_true", help="print no table")
+    report.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
     validate = commands.add_parser("validate", help="how many single-point mutants of each solution the tests "
                                                      "catch and name (the mutation score)")
     validate.add_argument("--exercise", action="append", metavar="ID", help="validate only this exercise (repeatable)")
@@ -76,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("out", type=Path, metavar="OUT.zip")
     build.add_argument("--exercise", action="append", metavar="ID", help="grade only this exercise (repeatable)")
     build.add_argument("--count-missing", action="store_true", help="as for nnex grade")
+    stats = commands.add_parser("stats", help="cohort statistics of the last batch in a results store: scores, "
+                                              "pass rates, mistakes ranked by how many made them")
+    stats.add_argument("--db", type=Path, metavar="FILE", required=True, help="the results store")
+    stats.add_argument("--html", type=Path, metavar="FILE", help="also write them as one HTML page with plots")
+    stats.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
     generate = commands.add_parser("generate", help="make the stubs, notebooks and task texts from solutions/")
     generate.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything drifted")
     nbgrader_commands.add_parsers(commands)
@@ -109,11 +141,6 @@ def _usage_problems(args, manifests) -> list[str]:
     return problems
 
 
-def _progress(submission, result: dict) -> None:
-    print(f"{submission.id}: {result['id']} {result['score']:g}/{result['max_score']:g} {result['status']}",
-          file=sys.stderr, flush=True)
-
-
 def _checked_manifests(args, command: str, directory: Path = MANIFESTS) -> dict | None:
     """The manifests, or None after saying on standard error what is wrong with them or the arguments."""
     try:
@@ -127,16 +154,60 @@ def _checked_manifests(args, command: str, directory: Path = MANIFESTS) -> dict 
     return None if problems else manifests
 
 
+def _store_path(args) -> Path | None:
+    """--db, else grades.sqlite beside the first report written to a file; None: keep nothing."""
+    if args.db is not None:
+        return args.db
+    for output in (args.json, args.csv, args.feedback):
+        if output is not None and output != reports.STDOUT:
+            return output.parent / STORE_NAME
+    return None
+
+
+def _open_store(path: Path | None, command: str) -> ResultStore | None:
+    try:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return ResultStore(path)
+    except (StoreError, OSError) as error:
+        print(f"nnex {command}: {error}", file=sys.stderr)
+        return None
+
+
+def write_reports(args, batch: Batch, manifests: dict, store: ResultStore, run: Path, console: Console) -> None:
+    """The table and the reports asked for, all made from ``batch`` (read from ``store``)."""
+    if not args.quiet:
+        # standard output may be the JSON or the CSV: the table then goes to standard error
+        table_console = Console(stderr=True, width=console.width) if reports.STDOUT in (args.json, args.csv) \
+            else console
+        reports.print_table(batch.results, batch.exercise_ids, batch.isolation, table_console)
+    pictures = None
+    if args.feedback or args.gradescope:
+        pictures = run / "pictures-from-store"
+        store.write_pictures(pictures)
+    if args.json:
+        reports.write_json(batch.results, batch.isolation, args.json, interrupted=batch.interrupted)
+    if args.csv:
+        reports.write_csv(batch.results, batch.exercise_ids, args.csv)
+    if args.gradescope:
+        reports.write_gradescope(batch.results[0], manifests, pictures, batch.isolation, batch.seconds,
+                                 args.gradescope)
+    if args.feedback:
+        reports.write_feedback(batch.results, args.feedback, manifests, pictures, args.feedback_format)
+
+
 def grade_command(args, console: Console) -> int:
     manifests = _checked_manifests(args, "grade", args.manifests)
     if manifests is None:
         return USAGE_ERROR
     exercises = [manifests[e] for e in manifests if not args.exercise or e in args.exercise]
-    exercise_ids = [e.id for e in exercises]
     student_files = {e.student_file for e in manifests.values()}
     wants_pictures = args.feedback is not None or args.gradescope is not None
+    store = _open_store(_store_path(args), "grade")
+    if store is None:
+        return USAGE_ERROR
     harden_judge_process()
-    submissions, interrupted, started = [], None, time.monotonic()
+    submissions, interrupted = [], None
     with grading.run_folder() as run:
         pictures = run / "pictures" if wants_pictures else None
         try:
@@ -147,41 +218,85 @@ def grade_command(args, console: Console) -> int:
                           f"holds {len(submissions)}", file=sys.stderr)
                     return USAGE_ERROR
                 _unique_ids(submissions)
-                results = grading.grade(submissions, exercises, args.jobs, pictures, args.count_missing,
-                                        on_result=_progress if args.verbose else None)
+                with ExitStack() as cluster, Progress.for_terminal(args.quiet, args.verbose) as progress:
+                    jobs, judges = args.jobs, {}
+                    if args.scheduler:
+                        from grader.distributed import cluster_judges
+
+                        factory, threads = cluster.enter_context(cluster_judges(args.scheduler))
+                        jobs, judges = 2 * threads, {"judges": factory}  # a job waiting on each worker thread
+                    batch = grade_batch(store, submissions, exercises, jobs, pictures, args.count_missing,
+                                        isolation().text, regrade=args.regrade, progress=progress, **judges)
             finally:
                 kill_descendants()
                 for submission in submissions:
                     submission.close()
         except grading.GradingInterrupted as stop:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the reports of what was graded get written
-            results, interrupted = stop.results, stop
+            batch, interrupted = store.batch(), stop
         except KeyboardInterrupt:
             print("nnex grade: interrupted before grading began; nothing was written", file=sys.stderr)
             return INTERRUPTED
-        isolation_text = isolation().text
-        if not args.quiet:
-            # standard output may be the JSON or the CSV: the table then goes to standard error
-            table_console = Console(stderr=True, width=console.width) if reports.STDOUT in (args.json, args.csv) \
-                else console
-            reports.print_table(results, exercise_ids, isolation_text, table_console)
+        except ClusterError as error:
+            print(f"nnex grade: {error}", file=sys.stderr)
+            return USAGE_ERROR
         for submission in submissions:
             for problem in ([submission.error] if submission.error else []):
                 print(f"{submission.id}: {problem}", file=sys.stderr)
-        if args.json:
-            reports.write_json(results, isolation_text, args.json, interrupted=interrupted is not None)
-        if args.csv:
-            reports.write_csv(results, exercise_ids, args.csv)
-        if args.gradescope:
-            reports.write_gradescope(results[0], manifests, pictures, isolation_text, time.monotonic() - started,
-                                     args.gradescope)
-        if args.feedback:
-            reports.write_feedback(results, args.feedback, manifests, pictures, args.feedback_format)
+        write_reports(args, batch, manifests, store, run, console)
+    store.close()
     if interrupted is not None:
         print(f"nnex grade: interrupted; {interrupted} before it, and the reports hold only those",
               file=sys.stderr)
         return INTERRUPTED
     return 1 if any(s.error for s in submissions) else 0
+
+
+def _stored_batch(args) -> tuple[dict, ResultStore, Batch] | None:
+    """The manifests, the store of --db and its last batch; None after saying what is wrong."""
+    try:
+        manifests = load_manifests(args.manifests)
+    except ManifestError as error:
+        print(f"nnex {args.command}: configuration error: {error}", file=sys.stderr)
+        return None
+    if not args.db.is_file():
+        print(f"nnex {args.command}: no such results store: {args.db}", file=sys.stderr)
+        return None
+    store = _open_store(args.db, args.command)
+    batch = store.batch() if store is not None else None
+    if store is not None and batch is None:
+        print(f"nnex {args.command}: {args.db} holds no graded batch", file=sys.stderr)
+    return None if batch is None else (manifests, store, batch)
+
+
+def report_command(args, console: Console) -> int:
+    stored = _stored_batch(args)
+    if stored is None:
+        return USAGE_ERROR
+    manifests, store, batch = stored
+    if args.gradescope and len(batch.results) != 1:
+        print(f"nnex report: --gradescope writes one submission's results, and {args.db} holds "
+              f"{len(batch.results)}", file=sys.stderr)
+        return USAGE_ERROR
+    with grading.run_folder() as run:
+        write_reports(args, batch, manifests, store, run, console)
+    store.close()
+    return 0
+
+
+def stats_command(args, console: Console) -> int:
+    from grader import stats
+
+    stored = _stored_batch(args)
+    if stored is None:
+        return USAGE_ERROR
+    manifests, store, batch = stored
+    store.close()
+    statistics = stats.cohort_statistics(batch.results, manifests)
+    stats.print_statistics(statistics, console)
+    if args.html:
+        stats.write_html(statistics, args.html)
+    return 0
 
 
 def validate_command(args, console: Console) -> int:
@@ -222,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=width)
     if args.command == "grade":
         return grade_command(args, console)
+    if args.command == "report":
+        return report_command(args, console)
+    if args.command == "stats":
+        return stats_command(args, console)
     if args.command == "validate":
         return validate_command(args, console)
     if args.command == "gradescope":

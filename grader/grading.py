@@ -178,18 +178,19 @@ def _pairs(submissions: list[Submission], exercises: list, count_missing: bool) 
 
 
 def grade(submissions: list[Submission], exercises: list, jobs: int, figures_dir: Path | None = None,
-          count_missing: bool = False, on_result=None) -> list[dict]:
+          count_missing: bool = False, on_result=None, judges=JudgeServers) -> list[dict]:
     """Results in the order of ``submissions``, each with its exercises in manifest order.
 
     Only the exercises a submission holds count, unless ``count_missing`` (see _pairs). With
     ``figures_dir``, the tests' pictures of a submission go to its folder there
     (reports.feedback_name). ``on_result(submission, exercise result)`` is called as each exercise
     is graded. A KeyboardInterrupt stops the servers and raises GradingInterrupted with the
-    exercises graded so far.
+    exercises graded so far. ``judges(count)`` gives what runs the jobs: by default ``count`` local
+    judge servers; grader/distributed gives the judges of a Dask cluster.
     """
     pairs, judged = _pairs(submissions, exercises, count_missing)
     results: dict[int, dict] = {}
-    servers = JudgeServers(min(jobs, judged))  # a server imports torch: none is started for nothing
+    servers = judges(min(jobs, judged))  # a server imports torch: none is started for nothing
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     interrupted = False
     try:

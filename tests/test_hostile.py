@@ -214,7 +214,7 @@ def test_every_message_is_short(graded):
 
 def test_the_report_is_not_rewritten_after_the_run(graded):
     assert not graded["report_changed_later"]
-    assert graded["beside_the_report"] == ["report.json"]
+    assert graded["beside_the_report"] == ["grades.sqlite", "report.json"]  # the report and the results store
 
 
 def test_no_process_of_the_run_survives(graded):

@@ -76,7 +76,7 @@ def test_ctrl_c_stops_cleanly_with_the_reports_of_what_was_graded(tmp_path):
     report = tmp_path / "report.json"
     # one job at a time, the solution first: when the waiting file's sleep runs, the solution is graded
     grading = _start(["solutions", _waiting_submission(tmp_path, marker), "--exercise", EXERCISE.id,
-                      "--jobs", "1", "--json", report], tmp_path)
+                      "--jobs", "1", "--json", report, "-q"], tmp_path)
     _wait_for(marker, grading)
     os.killpg(grading.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
     stdout, stderr = grading.communicate(timeout=30)

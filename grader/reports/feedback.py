@@ -14,6 +14,7 @@ import hashlib
 import re
 import shutil
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -128,6 +129,7 @@ def feedback_view(submission: dict, exercises: dict, pictures_of) -> dict:
     return view
 
 
+@lru_cache(maxsize=None)  # one compiled template per run, not one per page
 def _environment(kind: str) -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=kind == "html",
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
