@@ -30,6 +30,7 @@ from grader.gradescope import BuildError, build_autograder
 from grader.manifests import ManifestError, load_manifests
 from grader.nbgrader import commands as nbgrader_commands
 from grader.paths import MANIFESTS
+from grader.sandbox import warm
 from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
 from grader.submissions import open_submissions
 
@@ -60,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="exercises graded at once (default: the number of CPUs)")
     talk = grade.add_mutually_exclusive_group()
+    grade.add_argument("--cold-start", action="store_true",
+                       help="start every sandboxed child afresh instead of forking it from a warm one (to compare)")
     talk.add_argument("-q", "--quiet", action="store_true", help="print no table, only what went wrong")
     talk.add_argument("-v", "--verbose", action="store_true", help="also print each exercise's score as it is graded")
     grade.add_argument("--manifests", type=Path, default=MANIFESTS, metavar="DIR", help=argparse.SUPPRESS)
@@ -135,6 +138,8 @@ def grade_command(args, console: Console) -> int:
     exercise_ids = [e.id for e in exercises]
     student_files = {e.student_file for e in manifests.values()}
     wants_pictures = args.feedback is not None or args.gradescope is not None
+    if args.cold_start:  # read by the judge servers, which inherit it
+        os.environ["NNEX_COLD_START"] = "1"
     harden_judge_process()
     submissions, interrupted, started = [], None, time.monotonic()
     with grading.run_folder() as run:
@@ -159,7 +164,7 @@ def grade_command(args, console: Console) -> int:
         except KeyboardInterrupt:
             print("nnex grade: interrupted before grading began; nothing was written", file=sys.stderr)
             return INTERRUPTED
-        isolation_text = isolation().text
+        isolation_text = f"{isolation().text}; {warm.start_mode()[1]}"
         if not args.quiet:
             # standard output may be the JSON or the CSV: the table then goes to standard error
             table_console = Console(stderr=True, width=console.width) if reports.STDOUT in (args.json, args.csv) \

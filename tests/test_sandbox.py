@@ -26,7 +26,7 @@ import pytest
 from grader.judge.proxy import Handle, StudentError, StudentProxy
 from grader.manifests import load_manifests
 from grader.paths import EXERCISES, ROOT
-from grader.sandbox import launcher
+from grader.sandbox import launcher, warm
 from grader.sandbox.launcher import EXTRA_PROCESSES, Forbidden, Limits, isolation
 
 FULL, ISOLATION = isolation().full, isolation().text
@@ -55,13 +55,29 @@ def _exercise(tmp_path: Path, forbidden=(), call_timeout_s=10.0, total_timeout_s
                       memory_mb=memory_mb, cpu_s=cpu_s))
 
 
-@pytest.fixture
-def sandbox(tmp_path):
-    """make(source, **limits) -> a StudentProxy over that source; every child is closed afterwards."""
+@pytest.fixture(scope="session", autouse=True)
+def _zygotes():
+    yield
+    warm.close_all()
+
+
+@pytest.fixture(params=["cold", "warm"])
+def sandbox(tmp_path, request, monkeypatch):
+    """make(source, **limits) -> a StudentProxy over that source; every child is closed afterwards.
+
+    Each test runs with children started cold, and again forked from a warm zygote (warm.py)."""
+    if request.param == "warm" and not warm.start_mode()[0]:
+        pytest.skip(f"no warm start here: {warm.start_mode()[1]}")
+    if request.param == "cold":
+        monkeypatch.setenv("NNEX_COLD_START", "1")
     proxies = []
 
     def make(source: str, **options) -> StudentProxy:
-        proxy = StudentProxy(_exercise(tmp_path, **options), textwrap.dedent(source))
+        exercise = _exercise(tmp_path, **options)
+        if request.param == "warm":
+            warm.prepare("numpy", exercise.forbidden)
+            assert warm.zygote_for("numpy", exercise.forbidden) is not None
+        proxy = StudentProxy(exercise, textwrap.dedent(source))
         proxies.append(proxy)
         return proxy
 
