@@ -26,11 +26,14 @@ def test_every_benchmark_has_a_smoke_test_here():
 
 
 def test_grading_time_prints_the_sandbox_and_grading_figures():
-    out = run("grading_time.py", "--repeat", "1", "--exercise", "neuron_gradient", "--jobs", "1")
-    assert re.search(rf"sandbox \[(full|reduced)\]: start \+ first call {NUMBER} ms, further call {NUMBER} ms", out), out
-    assert re.search(rf"sandbox \[reduced\]: start \+ first call {NUMBER} ms", out), out
-    assert re.search(rf"nnex grade solutions --jobs 1: {NUMBER} s", out), out
-    assert re.search(rf"neuron_gradient \(next job of a server\): {NUMBER} s \(10/10\)", out), out
+    out = run("grading_time.py", "--repeat", "1", "--exercise", "neuron_gradient", "--jobs", "1", "--library", "numpy")
+    assert re.search(rf"sandbox \[warm, full\] numpy: start \+ first call {NUMBER} ms|sandbox \[warm\]: not here", out), out
+    assert re.search(rf"sandbox \[cold, (full|reduced)\] numpy: start \+ first call {NUMBER} ms, further call {NUMBER} ms", out), out
+    assert re.search(rf"sandbox \[reduced, reduced\] numpy: start \+ first call {NUMBER} ms", out), out
+    for mode in ("warm", "cold"):
+        assert re.search(rf"nnex grade solutions --jobs 1 \({mode}\): {NUMBER} s", out), out
+        assert re.search(rf"neuron_gradient \({mode}, next job of a server\): {NUMBER} s \(10/10\)", out), out
+        assert re.search(rf"one submission of 1 exercises on a started server \({mode}\): {NUMBER} s", out), out
 
 
 def test_torch_reference_time_prints_the_cpu_figures():
