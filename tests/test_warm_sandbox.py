@@ -112,7 +112,7 @@ def test_warm_children_share_no_channel_and_no_state(child):
             with open("/tmp/left", "w") as out:
                 out.write("x")
             np.left_behind = True
-            return libc.shmget(KEY, 4096, 0o1666)  # IPC_CREAT, readable by all
+            return libc.semget(KEY, 1, 0o1666)  # IPC_CREAT, usable by all (SysV memory is refused)
 
         def find():
             client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -123,12 +123,13 @@ def test_warm_children_share_no_channel_and_no_state(child):
                 reached = False
             return {"socket": reached, "shm file": os.path.exists("/dev/shm/left"),
                     "tmp file": os.path.exists("/tmp/left"), "numpy": hasattr(np, "left_behind"),
-                    "sysv shm": libc.shmget(KEY, 0, 0) != -1}
+                    "sysv semaphore": libc.semget(KEY, 0, 0) != -1}
     """
     first, second = child(source), child(source)
     assert first.leave() >= 0
-    assert first.find() == {"socket": True, "shm file": True, "tmp file": True, "numpy": True, "sysv shm": True}
-    assert second.find() == {"socket": False, "shm file": False, "tmp file": False, "numpy": False, "sysv shm": False}
+    assert first.find() == {"socket": True, "shm file": True, "tmp file": True, "numpy": True, "sysv semaphore": True}
+    assert second.find() == {"socket": False, "shm file": False, "tmp file": False, "numpy": False,
+                             "sysv semaphore": False}
 
 
 def test_the_zygote_runs_one_thread_and_outlives_its_children(child):

@@ -361,7 +361,7 @@ class Child:
         runtime, student, scratch = (self.folder / n for n in ("runtime", "student", "tmp"))
         for path in (runtime, student, scratch):
             path.mkdir()
-        for name in ("child.py", "codec.py", "library_guard.py", REFUSED_PACKAGE):
+        for name in ("child.py", "codec.py", "library_guard.py", "syscall_filter.py", REFUSED_PACKAGE):
             shutil.copy(SANDBOX_RUNTIME / name, runtime / name)
         (student / f"{module}.py").write_text(student_source, encoding="utf-8")
         for support in support_files:  # the exercise's own copies, never the submission's

@@ -64,7 +64,8 @@ class Zygote:
     def _start(self, library: str, forbidden: Forbidden) -> None:
         runtime = os.path.join(self.folder, "runtime")
         os.mkdir(runtime)
-        for name in ("zygote.py", "child.py", "codec.py", "library_guard.py", launcher.REFUSED_PACKAGE):
+        for name in ("zygote.py", "child.py", "codec.py", "library_guard.py", "syscall_filter.py",
+                     launcher.REFUSED_PACKAGE):
             shutil.copy(SANDBOX_RUNTIME / name, os.path.join(runtime, name))
         masks = launcher._mask_files(forbidden, launcher.Path(runtime))
         self.control, inside = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)

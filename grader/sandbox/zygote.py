@@ -15,7 +15,7 @@ child's socket the zygote writes the child's exit code (4 bytes, signed, -N for 
 the child has ended and everything it started with it; anything the judge writes there, or the
 judge closing it, kills the child first. When ``control_fd`` closes, the zygote exits.
 
-This file is copied into the sandbox with child.py, codec.py and library_guard.py; it imports
+This file is copied into the sandbox with child.py, codec.py, library_guard.py and syscall_filter.py; it imports
 nothing from the grader.
 """
 import ctypes
