@@ -1,6 +1,7 @@
 """Time of `nbgrader autograde` per submission: the sandboxed grader against stock nbgrader.
 
     .venv/bin/python benchmarks/nbgrader_autograde_time.py [--exercise neuron_gradient] [--copies 2] [--repeat 1]
+                                                           [--notebooks N]
 
 Two nbgrader courses in a temporary folder, both made by `nnex nbgrader init` for one exercise:
 
@@ -11,7 +12,7 @@ Two nbgrader courses in a temporary folder, both made by `nnex nbgrader init` fo
 
 Both get the same honest notebooks: the worked solution, each correct alternative of the catalogue
 (tests/catalogue/<id>/alt_*.py, in the first answer cell, without a __future__ import) and the
-untouched stub, ``copies`` times each. The script checks that every submission scores the same in both, then prints the wall time
+untouched stub (the first ``notebooks`` of these), ``copies`` times each. The script checks that every submission scores the same in both, then prints the wall time
 of `nbgrader autograde` over all submissions and per submission, and the CPU time per submission
 of nbgrader and everything it starts (kernels, judges, sandboxes) (medians of ``repeat`` runs),
 and how many lines of hidden test source `nbgrader generate_feedback` shows in each course.
@@ -124,6 +125,7 @@ def main() -> None:
     parser.add_argument("--exercise", default="neuron_gradient")
     parser.add_argument("--copies", type=int, default=2, help="how many times each honest notebook is submitted")
     parser.add_argument("--repeat", type=int, default=1, help="autograde runs per course (the median is shown)")
+    parser.add_argument("--notebooks", type=int, help="only the first N honest notebooks (the solution first)")
     args = parser.parse_args()
     exercise = load_manifests()[args.exercise]
     assignment = assignment_name(exercise)
@@ -138,7 +140,7 @@ def main() -> None:
             if kind == "stock":
                 make_stock(course, exercise)
             nbgrader(course, env, "generate_assignment", assignment)
-        notebooks = honest_notebooks(courses["ours"], exercise)
+        notebooks = dict(list(honest_notebooks(courses["ours"], exercise).items())[:args.notebooks])
         for course in courses.values():
             for name, nb in notebooks.items():
                 for copy in range(args.copies):

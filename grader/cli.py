@@ -35,6 +35,7 @@ from grader.nbgrader import commands as nbgrader_commands
 from grader.paths import MANIFESTS
 from grader.distributed.errors import ClusterError
 from grader.progress import Progress
+from grader.sandbox import warm
 from grader.sandbox.launcher import harden_judge_process, isolation, kill_descendants
 from grader.store import Batch, ResultStore, StoreError, grade_batch
 from grader.submissions import open_submissions
@@ -71,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_report_options(grade)
     grade.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="exercises graded at once (default: the number of CPUs)")
+    grade.add_argument("--cold-start", action="store_true",
+                       help="start every sandboxed child afresh instead of forking it from a warm one (to compare)")
     talk = grade.add_mutually_exclusive_group()
     talk.add_argument("-q", "--quiet", action="store_true", help="print no progress and no table, only what went wrong")
     talk.add_argument("-v", "--verbose", action="store_true",
@@ -206,6 +209,8 @@ def grade_command(args, console: Console) -> int:
     store = _open_store(_store_path(args), "grade")
     if store is None:
         return USAGE_ERROR
+    if args.cold_start:  # read by the judge servers, which inherit it
+        os.environ["NNEX_COLD_START"] = "1"
     harden_judge_process()
     submissions, interrupted = [], None
     with grading.run_folder() as run:
@@ -225,8 +230,9 @@ def grade_command(args, console: Console) -> int:
 
                         factory, threads = cluster.enter_context(cluster_judges(args.scheduler))
                         jobs, judges = 2 * threads, {"judges": factory}  # a job waiting on each worker thread
+                    isolation_text = f"{isolation().text}; {warm.start_mode()[1]}"
                     batch = grade_batch(store, submissions, exercises, jobs, pictures, args.count_missing,
-                                        isolation().text, regrade=args.regrade, progress=progress, **judges)
+                                        isolation_text, regrade=args.regrade, progress=progress, **judges)
             finally:
                 kill_descendants()
                 for submission in submissions:

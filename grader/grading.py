@@ -70,6 +70,15 @@ class GradingInterrupted(Exception):
         self.results, self.done, self.total = results, done, total
 
 
+def server_environment() -> dict[str, str]:
+    """A judge server's environment."""
+    return dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1",
+                PYTHONHASHSEED="0",  # the same batch gives the same messages, run after run
+                # one thread per judge, as per child: a BLAS pool of a thread per core (OpenBLAS's
+                # spins between calls) would take the cores of the judges beside it
+                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
 class JudgeServers:
     """A pool of judge servers; each runs one job at a time."""
 
@@ -85,8 +94,7 @@ class JudgeServers:
         server = subprocess.Popen(
             [sys.executable, "-m", "grader.judge.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True, start_new_session=True, preexec_fn=lambda: die_with_parent(parent),
-            env=dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1",
-                     PYTHONHASHSEED="0"))  # the same batch gives the same messages, run after run
+            env=server_environment())
         self.started.append(server)
         return server
 
@@ -118,12 +126,13 @@ class JudgeServers:
             server.kill()
 
     def close(self) -> None:
-        for server in self.started:
+        for server in self.started:  # every server is told first, so that they end side by side
             if server.poll() is None:
                 try:
                     server.stdin.close()
                 except OSError:
                     pass
+        for server in self.started:
             server.wait()
 
 
@@ -177,6 +186,12 @@ def _pairs(submissions: list[Submission], exercises: list, count_missing: bool) 
     return pairs, judged
 
 
+def _expected_cost(pair: tuple[Submission, object]) -> int:
+    """Orders the jobs, longest first, so that no long one starts last while the other servers idle:
+    a PyTorch exercise takes seconds where a NumPy one takes well under one."""
+    return 1 if getattr(pair[1], "library", "numpy") == "torch" else 0
+
+
 def grade(submissions: list[Submission], exercises: list, jobs: int, figures_dir: Path | None = None,
           count_missing: bool = False, on_result=None, judges=JudgeServers) -> list[dict]:
     """Results in the order of ``submissions``, each with its exercises in manifest order.
@@ -194,8 +209,10 @@ def grade(submissions: list[Submission], exercises: list, jobs: int, figures_dir
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     interrupted = False
     try:
-        pending = {pool.submit(grade_exercise, servers, s, e, figures_dir / feedback_name(s.id) if figures_dir else None): i
-                   for i, (s, e) in enumerate(pairs)}
+        longest_first = sorted(range(len(pairs)), key=lambda i: _expected_cost(pairs[i]), reverse=True)
+        pending = {pool.submit(grade_exercise, servers, pairs[i][0], pairs[i][1],
+                               figures_dir / feedback_name(pairs[i][0].id) if figures_dir else None): i
+                   for i in longest_first}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

@@ -26,7 +26,7 @@ import pytest
 from grader.judge.proxy import Handle, StudentError, StudentProxy
 from grader.manifests import load_manifests
 from grader.paths import EXERCISES, ROOT
-from grader.sandbox import launcher
+from grader.sandbox import launcher, warm
 from grader.sandbox.launcher import EXTRA_PROCESSES, Forbidden, Limits, isolation
 
 FULL, ISOLATION = isolation().full, isolation().text
@@ -55,13 +55,29 @@ def _exercise(tmp_path: Path, forbidden=(), call_timeout_s=10.0, total_timeout_s
                       memory_mb=memory_mb, cpu_s=cpu_s))
 
 
-@pytest.fixture
-def sandbox(tmp_path):
-    """make(source, **limits) -> a StudentProxy over that source; every child is closed afterwards."""
+@pytest.fixture(scope="session", autouse=True)
+def _zygotes():
+    yield
+    warm.close_all()
+
+
+@pytest.fixture(params=["cold", "warm"])
+def sandbox(tmp_path, request, monkeypatch):
+    """make(source, **limits) -> a StudentProxy over that source; every child is closed afterwards.
+
+    Each test runs with children started cold, and again forked from a warm zygote (warm.py)."""
+    if request.param == "warm" and not warm.start_mode()[0]:
+        pytest.skip(f"no warm start here: {warm.start_mode()[1]}")
+    if request.param == "cold":
+        monkeypatch.setenv("NNEX_COLD_START", "1")
     proxies = []
 
     def make(source: str, **options) -> StudentProxy:
-        proxy = StudentProxy(_exercise(tmp_path, **options), textwrap.dedent(source))
+        exercise = _exercise(tmp_path, **options)
+        if request.param == "warm":
+            warm.prepare("numpy", exercise.forbidden)
+            assert warm.zygote_for("numpy", exercise.forbidden) is not None
+        proxy = StudentProxy(exercise, textwrap.dedent(source))
         proxies.append(proxy)
         return proxy
 
@@ -293,6 +309,67 @@ def test_concurrent_children_do_not_share_a_process_limit(sandbox, subreaper):
     greedy, neighbour = sandbox(FORKS), sandbox(FORKS)
     assert greedy.forks(400) <= EXTRA_PROCESSES  # it holds every process it may have
     assert neighbour.forks(5) == 5
+
+
+SYSTEM_CALLS = """
+    import ctypes
+    import os
+    import platform
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    CLONE_NEWNS, CLONE_NEWUSER, SIGCHLD = 0x00020000, 0x10000000, 17
+    NUMBERS = {"x86_64": {"clone": 56, "add_key": 248, "request_key": 249},
+               "aarch64": {"clone": 220, "add_key": 217, "request_key": 218}}[platform.machine()]
+
+    def _errno(result):
+        return 0 if result >= 0 else ctypes.get_errno()
+
+    def namespaces():  # each gives the caller every capability inside a new user namespace
+        pid = libc.syscall(ctypes.c_long(NUMBERS["clone"]), ctypes.c_long(CLONE_NEWUSER | SIGCHLD), None, None, None, None)
+        if pid == 0:
+            os._exit(0)
+        if pid > 0:
+            os.waitpid(pid, 0)
+        return {"unshare user": _errno(libc.unshare(CLONE_NEWUSER)),
+                "unshare user and mount": _errno(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS)),
+                "clone user": _errno(pid)}
+
+    def memory_outside_the_limit():  # pages that RLIMIT_AS does not count
+        try:
+            os.memfd_create("held")
+            memfd = 0
+        except OSError as error:
+            memfd = error.errno
+        return {"memfd": memfd, "sysv shm": _errno(libc.shmget(0, 2**20, 0o600)),
+                "sysv messages": _errno(libc.msgget(0, 0o600))}
+
+    def leave_key(text):  # in the keyring of the child's uid, which outlives it
+        return _errno(libc.syscall(ctypes.c_long(NUMBERS["add_key"]), b"user", b"nnex-left", text.encode(),
+                                   ctypes.c_size_t(len(text)), ctypes.c_int(-4)))  # KEY_SPEC_USER_KEYRING
+
+    def find_key():
+        return _errno(libc.syscall(ctypes.c_long(NUMBERS["request_key"]), b"user", b"nnex-left", None, ctypes.c_int(0)))
+"""
+EPERM, ENOKEY = 1, 126
+
+
+@needs_bwrap
+def test_a_child_cannot_make_a_user_namespace(sandbox):
+    assert sandbox(SYSTEM_CALLS).namespaces() == {"unshare user": EPERM, "unshare user and mount": EPERM,
+                                                  "clone user": EPERM}
+
+
+def test_a_child_cannot_hold_memory_outside_its_limit(sandbox):
+    assert sandbox(SYSTEM_CALLS).memory_outside_the_limit() == {"memfd": EPERM, "sysv shm": EPERM,
+                                                                "sysv messages": EPERM}
+
+
+def test_a_child_leaves_nothing_in_the_kernels_keyrings_for_a_later_child(sandbox):
+    first = sandbox(SYSTEM_CALLS)
+    assert first.leave_key("answers of an earlier submission") == EPERM
+    first.close()
+    assert sandbox(SYSTEM_CALLS).find_key() in (EPERM, ENOKEY)  # it may have been given the same uid
 
 
 def test_the_global_generators_start_alike_in_every_child(sandbox):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import msgpack
 
-from grader.sandbox import codec
+from grader.sandbox import codec, warm
 from grader.sandbox.launcher import Child, ChildDied, ChildTimeout
 
 MAX_STARTS = 4
@@ -120,7 +120,8 @@ class StudentProxy:
         try:
             self.child = Child(self.source, exercise.module,
                                [exercise.exercise_dir / s for s in exercise.support_files],
-                               exercise.forbidden, exercise.limits)
+                               exercise.forbidden, exercise.limits,
+                               warm.zygote_for(getattr(exercise, "library", "numpy"), exercise.forbidden))
             tag, _ = self._decode(self.child.receive(timeout))
             if tag != "started":
                 raise ValueError(f"the sandbox answered {tag!r} before it was set up")

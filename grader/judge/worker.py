@@ -31,6 +31,7 @@ from grader.judge.scoring import exercise_result, not_graded, score_tests
 from grader.judge.static import source_problems
 from grader.manifests import load_manifest
 from grader.paths import EXERCISES, ROOT
+from grader.sandbox import warm
 from grader.sandbox.launcher import GPU_DEVICES, die_with_parent, harden_judge_process, isolation, kill_descendants
 
 JUDGE_MEMORY_BYTES = 6 * 2**30  # the judge's own address space: torch, pytest and what the child sent
@@ -79,6 +80,7 @@ def run_job(job: dict) -> dict:
     removed when the judge is done, however it ended.
     """
     exercise = load_manifest(Path(job["manifest"]))
+    warm.prepare(exercise.library, exercise.forbidden)  # once per server: every judge forked after has it
     job_tmp = tempfile.mkdtemp(prefix="nnex-job-")
     read_fd, write_fd = os.pipe()
     server = os.getpid()

@@ -18,8 +18,8 @@ then, per request ["call", name, args, kwargs, with_arguments]:
                                          with_arguments is true (what a test asked to inspect), else None
     ["raise", exception type, message]   anything the call raised, SystemExit and KeyboardInterrupt too
 
-Objects that are not plain data stay here behind handles. This file, codec.py and library_guard.py
-are copied into the sandbox; they import nothing from the grader.
+Objects that are not plain data stay here behind handles. This file, codec.py, library_guard.py and
+syscall_filter.py are copied into the sandbox; they import nothing from the grader.
 """
 import importlib.abc
 import importlib.util
@@ -34,6 +34,7 @@ RUNTIME = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, RUNTIME)
 import codec  # noqa: E402  (the runtime folder is on the path only for these imports)
 import library_guard  # noqa: E402
+import syscall_filter  # noqa: E402
 
 sys.path[:] = [entry for entry in sys.path if entry != RUNTIME]  # the script's own folder too
 
@@ -129,6 +130,7 @@ class Runtime:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
+        syscall_filter.install()  # no user namespace, keyring or memory outside the limits, from here on
         # the global generators start from the same state in every child (torch's does by itself), so
         # code that uses them gives the same answers, and the same messages, run after run
         random.seed(0)

@@ -96,14 +96,18 @@ def _process_table() -> dict[int, int]:
     return table
 
 
+SPARED: set[int] = set()  # this process's warm zygotes (warm.py): they kill their own children
+
+
 def kill_descendants() -> int:
-    """SIGKILL every process below this one (daemons included, as this is a subreaper); reap them."""
+    """SIGKILL every process below this one (daemons included, as this is a subreaper) but the
+    zygotes in SPARED and what is below them; reap them."""
     killed = 0
     for _ in range(50):
         table = _process_table()
         below, frontier = set(), {os.getpid()}
         while frontier:
-            frontier = {pid for pid, parent in table.items() if parent in frontier} - below
+            frontier = {pid for pid, parent in table.items() if parent in frontier} - below - SPARED
             below |= frontier
         if not below:
             break
@@ -303,29 +307,61 @@ def _mask_files(forbidden: Forbidden, runtime: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+class _SessionProcess(subprocess.Popen):
+    """A cold child: killing it kills its whole process group."""
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def close(self) -> None:
+        """Nothing to release: its pipes are the Child's (a warm child's process has a socket)."""
+
+
 class Child:
-    """One sandboxed child process that has imported one student file.
+    """One sandboxed child process that has imported one student file: forked from ``zygote``
+    (warm.py) when one is given, else started cold.
 
     Creating one raises ``OSError`` (or ChildDied) when the sandbox cannot be set up; nothing is
     left behind then.
     """
 
     def __init__(self, student_source: str, module: str, support_files: list[Path], forbidden: Forbidden,
-                 limits: Limits):
+                 limits: Limits, zygote=None):
         self.limits, self.process, self.uid_lock = limits, None, None
         self.request_fd = self.response_fd = None
+        self.through_bwrap = False  # bubblewrap exits with 128 + the signal that killed the child
         self.folder = Path(tempfile.mkdtemp(prefix="nnex-child-"))
         try:
-            self._start(student_source, module, support_files, forbidden)
+            if zygote is not None:
+                self._fork(zygote, student_source, module, support_files, forbidden)
+            else:
+                self._start(student_source, module, support_files, forbidden)
         except BaseException:
             self.close()
             raise
+
+    def _fork(self, zygote, student_source: str, module: str, support_files: list[Path], forbidden: Forbidden) -> None:
+        self.uid_lock = UidLock()
+        uid = self.uid_lock.uid
+        processes = sum(1 for entry in os.listdir("/proc") if entry.isdigit() and _owner(entry) == uid)
+        files = {f"{module}.py": student_source}
+        files.update((support.name, support.read_text(encoding="utf-8")) for support in support_files)
+        config = {"student_dir": "/sandbox/student", "module": module,
+                  "support_modules": [p.stem for p in support_files],
+                  "forbidden_imports": list(forbidden.imports),
+                  "guard": {"functions": list(forbidden.functions), "operators": list(forbidden.operators),
+                            "modules": list(forbidden.modules)}}
+        self.process, self.request_fd, self.response_fd = zygote.spawn(
+            files, config, self.limits, uid, processes + EXTRA_PROCESSES)
 
     def _start(self, student_source: str, module: str, support_files: list[Path], forbidden: Forbidden) -> None:
         runtime, student, scratch = (self.folder / n for n in ("runtime", "student", "tmp"))
         for path in (runtime, student, scratch):
             path.mkdir()
-        for name in ("child.py", "codec.py", "library_guard.py", REFUSED_PACKAGE):
+        for name in ("child.py", "codec.py", "library_guard.py", "syscall_filter.py", REFUSED_PACKAGE):
             shutil.copy(SANDBOX_RUNTIME / name, runtime / name)
         (student / f"{module}.py").write_text(student_source, encoding="utf-8")
         for support in support_files:  # the exercise's own copies, never the submission's
@@ -359,8 +395,9 @@ class Child:
                        "PYTHONHASHSEED": "0",  # the same code gives the same messages, run after run
                        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                        "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.matplotlib"}
+        self.through_bwrap = sandbox.full
         try:
-            self.process = subprocess.Popen(
+            self.process = _SessionProcess(
                 command, cwd=scratch, env=environment, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                 pass_fds=(request_read, response_write),
@@ -405,7 +442,7 @@ class Child:
         except subprocess.TimeoutExpired:
             self.kill()
             return "the child stopped answering"
-        if isolation().full and code > 128:  # bubblewrap exits with 128 + the signal that killed the child
+        if self.through_bwrap and code > 128:
             code = 128 - code
         if code < 0 and -code in signal.valid_signals():
             name = signal.Signals(-code).name
@@ -417,10 +454,7 @@ class Child:
     def kill(self) -> None:
         """Kill the child's whole process group, then every process left below the judge."""
         if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            self.process.kill()
             self.process.wait()
         kill_descendants()
 
@@ -433,6 +467,8 @@ class Child:
                 except OSError:
                     pass
         self.request_fd = self.response_fd = None
+        if self.process is not None:
+            self.process.close()
         if self.uid_lock is not None:  # only now that nothing of the child runs any more
             self.uid_lock.release()
             self.uid_lock = None
