@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import jsonschema
@@ -88,19 +88,29 @@ class Exercise:
         return float(steps * step)
 
 
+# libyaml's loader where PyYAML has it: the pure-Python one takes about a second for the manifests
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _read_yaml(text: str):
+    return yaml.load(text, Loader=SAFE_LOADER)
+
+
+@cache
 def _common_mistakes() -> dict:
     """The mistakes every exercise can have (grader/manifests/common/mistakes.yaml)."""
-    return yaml.safe_load((MANIFESTS / "common" / "mistakes.yaml").read_text())
+    return _read_yaml((MANIFESTS / "common" / "mistakes.yaml").read_text())
 
 
+@cache
 def _schema() -> dict:
-    return yaml.safe_load((MANIFESTS / "schema.yaml").read_text())
+    return _read_yaml((MANIFESTS / "schema.yaml").read_text())
 
 
 def load_manifest(path: Path) -> Exercise:
     """Read and validate one manifest; ManifestError says what is wrong and where."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = _read_yaml(path.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise ManifestError(f"{path}: cannot be read as YAML: {error}") from None
     validator = jsonschema.Draft202012Validator(_schema())

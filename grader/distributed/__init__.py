@@ -12,7 +12,16 @@ Dask's messages; student code runs in the workers' sandboxes, never in them.
     with cluster_judges(address) as (judges, threads):
         grading.grade(..., jobs=threads, judges=judges)
 """
-from grader.distributed.cluster import cluster_judges
 from grader.distributed.errors import ClusterError
 
 __all__ = ["ClusterError", "cluster_judges"]
+
+
+def __getattr__(name: str):
+    """``cluster_judges`` imported when first asked for: dask takes most of a second to import, which
+    only a run with --scheduler should pay."""
+    if name == "cluster_judges":
+        from grader.distributed.cluster import cluster_judges
+
+        return cluster_judges
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
