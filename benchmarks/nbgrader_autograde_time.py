@@ -44,15 +44,15 @@ STOCK_CONFIG = 'c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = "s
 
 def nbgrader(course: Path, env: dict, *args: str) -> tuple[float, float]:
     """Run an nbgrader command in ``course``; its wall time and the CPU time of it and all below it (s)."""
-    began, used = time.perf_counter(), _children_cpu()
+    began, used = time.perf_counter(), children_cpu()
     run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
                          capture_output=True, text=True)
     if run.returncode != 0:
         sys.exit(f"nbgrader {' '.join(args)} failed in {course}:\n{run.stderr[-4000:]}")
-    return time.perf_counter() - began, _children_cpu() - used
+    return time.perf_counter() - began, children_cpu() - used
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every descendant that was waited for
     return usage.ru_utime + usage.ru_stime
 

@@ -1,5 +1,6 @@
 """Every script in benchmarks/ runs, at a tiny size, and prints its figures: a change that breaks
 one fails here, not months later when someone wants the numbers."""
+import os
 import re
 import subprocess
 import sys
@@ -12,10 +13,11 @@ BENCHMARKS = ROOT / "benchmarks"
 NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 
 
-def run(script: str, *args: str, timeout: int = 240) -> str:
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=ROOT,
+def run(script: str, *args: str, timeout: int = 240, status: int = 0, env: dict | None = None) -> str:
+    program = ["bash"] if script.endswith(".sh") else [sys.executable]
+    done = subprocess.run([*program, str(BENCHMARKS / script), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == status, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
 
 
@@ -47,3 +49,20 @@ def test_nbgrader_autograde_time_compares_the_two_courses_on_equal_scores():
     assert re.search(r"solution-1 +ours +10 +stock +10", out), out
     for kind in ("ours", "stock"):
         assert re.search(rf"nbgrader autograde, {kind} *: +{NUMBER} s wall for 1, +{NUMBER} s per submission", out), out
+
+
+def test_cohort_grades_the_same_notebooks_three_ways_with_equal_scores_for_honest_ones():
+    out = run("cohort.py", "--students", "2", "--exercise", "neuron_gradient", "--jobs", "1")
+    assert re.search(r"cohort: 2 students x 1 exercises = 2 notebooks \(neuron_gradient\)", out), out
+    assert re.search(r"neuron_gradient +2 notebooks, +2 honest; scores that differ: 0", out), out
+    for label in ("stock nbgrader autograde", "nbgrader autograde, our preprocessor", "nnex grade --jobs 1"):
+        assert re.search(rf"{label} *: +{NUMBER} s wall, +{NUMBER} s CPU", out), out
+    for label in ("nbgrader autograde, our preprocessor", "nnex grade"):
+        assert re.search(rf"stock / {label}: +{NUMBER}x wall, +{NUMBER}x CPU", out), out
+    assert "honest submissions (solution, alternatives): 2, each the same score under all three" in out, out
+
+
+def test_gpu_check_says_when_there_is_no_cuda_and_exits_with_its_own_status():
+    hidden = dict(os.environ, CUDA_VISIBLE_DEVICES="", PYTHON=sys.executable)  # no GPU, also where there is one
+    out = run("gpu_check.sh", status=77, env=hidden, timeout=60)
+    assert re.search(r"gpu_check: no CUDA device visible to PyTorch here \(torch .*\): nothing was run", out), out
