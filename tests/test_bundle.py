@@ -117,6 +117,8 @@ def test_a_mutant_fails_in_a_few_lines_with_its_numbers_and_hint(bundle, python)
     hint = " ".join(exercise.mistakes["mse_sum_not_mean"].split())
     assert "Likely mistake: " + hint[:60] in done.stdout and "[mistake:" not in done.stdout
     assert re.search(r"got -?\d", done.stdout)  # the numbers that show what went wrong
+    done = self_check(python, folder, "-k", "test_mse_loss_known_value", "--tb=long")  # pytest's own report
+    assert done.returncode == 1 and "test_neuron.py" in done.stdout and "nnex_check.py" not in done.stdout
 
 
 def test_pytest_on_a_notebook_tests_its_code(bundle, python, tmp_path):
