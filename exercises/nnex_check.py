@@ -50,6 +50,7 @@ def expect_array(value, name: str, shape: tuple | None = None, kinds: str = "f",
     kinds: NumPy dtype kinds accepted ("f" float, "i"/"u" integer, "b" bool).
     Returns the array as float64 when kinds admits floats, else unchanged.
     """
+    __tracebackhide__ = True  # a failure points at the test's line, not into this check
     if getattr(value, "nnex_type", None) == "numpy.ndarray" or (type(value) is np.ndarray and value.dtype == object):
         raise CheckFailed(f"{name} is an ndarray of dtype object (Python objects, not numbers); it should hold "
                           f"numbers: {'float64' if 'f' in kinds else 'integers or booleans'}")
@@ -71,6 +72,7 @@ def _shape_mistake(got: tuple, wanted: tuple) -> str:
 
 def expect_scalar(value, name: str, finite: bool = True) -> float:
     """``value`` must be a real number: a Python int/float, a NumPy scalar or a 0-d float array."""
+    __tracebackhide__ = True  # a failure points at the test's line, not into this check
     if type(value) is bool or isinstance(value, np.bool_):
         raise CheckFailed(f"{name} should be a number, got a bool")
     if type(value) in (int, float) or (isinstance(value, np.generic) and value.dtype.kind in "iuf"):
@@ -87,6 +89,7 @@ def expect_scalar(value, name: str, finite: bool = True) -> float:
 
 def expect_tuple(value, name: str, length: int) -> tuple:
     """``value`` must be a tuple (or list) of ``length`` items."""
+    __tracebackhide__ = True  # a failure points at the test's line, not into this check
     if type(value) not in (tuple, list) or len(value) != length:
         raise CheckFailed(f"{name} should be a tuple of {length} values, got {describe(value)}")
     return tuple(value)
@@ -94,6 +97,7 @@ def expect_tuple(value, name: str, length: int) -> tuple:
 
 def expect_tensor(value, name: str, like, shape: tuple | None = None, finite: bool = True):
     """``value`` must be a plain torch.Tensor with the dtype and device of the tensor ``like``."""
+    __tracebackhide__ = True  # a failure points at the test's line, not into this check
     import torch
 
     if type(value) is not torch.Tensor:
@@ -132,6 +136,7 @@ def assert_close(actual, expected, name: str, rtol: float = 1e-6, atol: float = 
     (that differs from ``expected``), the failure names that mistake, and still says by how much it
     is wrong.
     """
+    __tracebackhide__ = True  # a failure points at the test's line, not into this check
     a, e = _as_numpy(actual), _as_numpy(expected)
     if a.shape != e.shape:
         raise CheckFailed(f"{name} has shape {a.shape}; expected {e.shape}")
@@ -181,12 +186,14 @@ def relation_to(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: flo
 
 def fail(message: str, mistake: str | None = None):
     """Fail the current test with ``message``, naming ``mistake`` when it is known."""
+    __tracebackhide__ = True  # a failure points at the test's line, not into this check
     raise CheckFailed(message, mistake)
 
 
 @contextmanager
 def expect_no_warning(name: str, mistake: str | None = None):
     """The calls inside the block must raise no warning (the grader relays the child's warnings)."""
+    __tracebackhide__ = True  # a failure points at the test's line, not into this check
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
@@ -202,6 +209,7 @@ def expect_raises(exception: type, name: str, mistake: str | None = None):
     In the grader the student's exception arrives as the proxy's error, whose message begins
     "<function> raised <type name>: ...": there the type's name must match.
     """
+    __tracebackhide__ = True  # a failure points at the test's line, not into this check
     try:
         yield
     except exception:

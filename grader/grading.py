@@ -23,7 +23,8 @@ from pathlib import Path
 from grader.judge.scoring import not_graded
 from grader.reports import feedback_name
 from grader.sandbox.launcher import die_with_parent
-from grader.submissions import Submission, SubmissionError, answer_cells, student_code, written_answers
+from grader.submissions import (Submission, SubmissionError, answer_cells, in_notebook_cells, student_code,
+                                written_answers)
 
 JUDGE_MARGIN_S = 60  # the judge's own start and reference computations, beyond the child's budget
 
@@ -152,6 +153,8 @@ def grade_exercise(servers: JudgeServers, submission: Submission, exercise, figu
                 source, notes = student_code(path)
                 answers = written_answers(path, answer_cells(exercise.exercise_dir / exercise.student_file))
                 result = servers.run(exercise, source, submission.notes + notes, figures_dir)
+                if path.suffix == ".ipynb":
+                    result = in_notebook_cells(result, path, exercise.student_file)
         except SubmissionError as error:
             result = not_graded(exercise, "error", str(error))
         except Exception as error:  # reading one file goes wrong: it costs only this exercise

@@ -420,7 +420,7 @@ def student_code(path: Path) -> tuple[str, list[str]]:
         notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as error:  # nbformat raises many kinds for a broken file
         raise SubmissionError(f"{path.name} is not a readable notebook: {str(error)[:300]}") from None
-    code, notes = _notebook_code(notebook, path.name)
+    code, notes, _ = _notebook_code(notebook, path.name)
     if len(code.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         raise SubmissionError(f"the code cells of {path.name} hold over {MAX_SOURCE_BYTES // 2**20} MiB of code")
     valid = code.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
@@ -461,14 +461,15 @@ _IPYTHON_PASSES = 400  # IPython's TransformerManager gives up after 500 passes 
 _IPYTHON_CALL = re.compile(r"\bget_ipython\(\)\.(system|getoutput|run_line_magic|run_cell_magic)\(")
 
 
-def _notebook_code(notebook, name: str) -> tuple[str, list[str]]:
+def _notebook_code(notebook, name: str) -> tuple[str, list[str], dict[int, tuple[int, int]]]:
     """The code of a notebook's cells, its IPython syntax translated by IPython itself (``x = !ls``
-    becomes ``x = get_ipython().getoutput('ls')``), and notes on what will not run. Cell magics
-    are left out whole (their body may be another language); a syntax error names the cell."""
+    becomes ``x = get_ipython().getoutput('ls')``), notes on what will not run, and where each line
+    of the code comes from: {line: (cell number, line in the cell)}. Cell magics are left out whole
+    (their body may be another language); a syntax error names the cell."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     translate = TransformerManager().transform_cell
-    cells, notes, futures = [], [], []
+    cells, notes, futures, origins = [], [], [], []
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.get("cell_type") != "code" or CHECK_TAG in cell.get("metadata", {}).get("tags", []):
             continue
@@ -500,10 +501,36 @@ def _notebook_code(notebook, name: str) -> tuple[str, list[str]]:
         except ValueError as error:  # a NUL byte
             raise SubmissionError(f"{name}: In [{number}]: {error}") from None
         cells.append(code)
+        origins += [(number, line) for line in range(1, max(len(kept), 1) + 1)]  # IPython keeps the lines
     body = "\n".join(cells)
     uses_ipython = "get_ipython" in body or re.search(r"\bdisplay\(", body)
-    return "\n".join(futures + ([NOT_IPYTHON] if uses_ipython else []) + [body]) + "\n", \
-        _at_most(notes, "lines that were not run")
+    code = "\n".join(futures + ([NOT_IPYTHON] if uses_ipython else []) + [body]) + "\n"
+    before = code.count("\n", 0, len(code) - len(body) - 1)  # the lines put ahead of the cells
+    return code, _at_most(notes, "lines that were not run"), \
+        {before + index: origin for index, origin in enumerate(origins, start=1)}
+
+
+def in_notebook_cells(result, notebook: Path, student_file: str):
+    """``result`` (a graded exercise's JSON) with each place "neuron.py, line 12" in its messages
+    named as the notebook's cell and line, "In [7], line 2": the student wrote cells, not that file."""
+    data = _read_regular_file(notebook, MAX_NOTEBOOK_BYTES).decode("utf-8")
+    _, _, origins = _notebook_code(nbformat.reads(data, as_version=4), notebook.name)
+    place = re.compile(rf"\b{re.escape(student_file)}, line (\d+)")
+
+    def in_cells(match):
+        cell = origins.get(int(match.group(1)))
+        return f"In [{cell[0]}], line {cell[1]}" if cell else match.group(0)
+
+    def rewritten(value):
+        if isinstance(value, str):
+            return place.sub(in_cells, value)
+        if isinstance(value, dict):
+            return {key: rewritten(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rewritten(item) for item in value]
+        return value
+
+    return rewritten(result)
 
 
 @lru_cache(maxsize=None)

@@ -7,6 +7,7 @@ setup command (about two minutes: Jupyter and PyTorch), and every exercise is ch
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -116,6 +117,8 @@ def test_a_mutant_fails_in_a_few_lines_with_its_numbers_and_hint(bundle, python)
     hint = " ".join(exercise.mistakes["mse_sum_not_mean"].split())
     assert "Likely mistake: " + hint[:60] in done.stdout and "[mistake:" not in done.stdout
     assert re.search(r"got -?\d", done.stdout)  # the numbers that show what went wrong
+    done = self_check(python, folder, "-k", "test_mse_loss_known_value", "--tb=long")  # pytest's own report
+    assert done.returncode == 1 and "test_neuron.py" in done.stdout and "nnex_check.py" not in done.stdout
 
 
 def test_pytest_on_a_notebook_tests_its_code(bundle, python, tmp_path):
@@ -169,10 +172,13 @@ def test_a_solved_notebook_passes_every_check_cell_and_a_mutant_gets_its_hint(bu
     exercises = MANIFESTS.values() if FULL else [MANIFESTS["neuron_gradient"]]
     for exercise in exercises:
         folder = bundle / "exercises" / exercise.folder
-        outputs = check_outputs(run_notebook(solved_notebook(exercise), folder, tmp_path, python))
+        executed = run_notebook(solved_notebook(exercise), folder, tmp_path, python)
+        outputs = check_outputs(executed)
         assert len(outputs) == len(exercise.groups and {g for g in outputs}) >= 2
         assert all("passed" in text and "not yet" not in text for text in outputs.values()), outputs
         assert "check_all()" in outputs
+        assert all(any("image/png" in output.get("data", {}) for output in cell.outputs)
+                   for cell in executed.cells if cell.cell_type == "code" and "show(" in cell.source), exercise.id
     exercise = MANIFESTS["neuron_gradient"]
     mutant = next(m for m in mutants(exercise.id) if m["mistake"] == "mse_sum_not_mean")
     notebook = solved_notebook(exercise, lambda text: mutate(text, mutant))
@@ -181,3 +187,47 @@ def test_a_solved_notebook_passes_every_check_cell_and_a_mutant_gets_its_hint(bu
     hint = " ".join(exercise.mistakes["mse_sum_not_mean"].split())
     assert failing and "Likely mistake: " + hint[:60] in failing[0], outputs
     assert all(len(text.splitlines()) <= 8 for text in failing), failing
+
+
+DRAWS = re.compile(r"\bplot_\w+\(")
+SHOW_BOTH_WAYS = """\
+import importlib.util, json, os, sys
+from matplotlib.figure import Figure
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+supports = []
+for path in sys.argv[1:]:
+    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+    supports.append(importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(supports[-1])
+for support in supports:  # as a script: the picture goes to its file
+    support.show(Figure(), support.__name__ + ".png")
+    print(json.dumps([support.__name__, "script", os.path.exists(support.__name__ + ".png")]))
+InteractiveShell.instance()
+for support in supports:  # in IPython: shown, no file
+    with capture_output() as captured:
+        support.show(Figure(), support.__name__ + "-inline.png")
+    print(json.dumps([support.__name__, "ipython", [sorted(o.data) for o in captured.outputs],
+                      os.path.exists(support.__name__ + "-inline.png")]))
+"""
+
+
+def test_every_picture_of_a_released_notebook_is_shown_inline_and_saved_when_run_as_a_script(bundle, tmp_path):
+    supports = []
+    for exercise in MANIFESTS.values():
+        folder = bundle / "exercises" / exercise.folder
+        code = [cell.source for cell in nbformat.read(folder / f"{exercise.module}.ipynb", as_version=4).cells
+                if cell.cell_type == "code"]
+        assert not any(".savefig(" in source for source in code), exercise.id  # a file, nothing to see
+        drawing = [source for source in code if DRAWS.search(source)]
+        assert all("show(" in source for source in drawing), exercise.id
+        if drawing:
+            supports.append(str(folder / f"{exercise.module}_support.py"))
+    assert len(supports) == 5  # every exercise but the first draws pictures
+    done = subprocess.run([sys.executable, "-c", SHOW_BOTH_WAYS, *supports], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, MPLCONFIGDIR=str(tmp_path / "mpl")))
+    assert done.returncode == 0, done.stderr[-3000:]
+    shown = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("[")]
+    assert [s[2] for s in shown if s[1] == "script"] == [True] * 5, shown
+    assert [s[2:] for s in shown if s[1] == "ipython"] == [[[["image/png", "text/plain"]], False]] * 5, shown

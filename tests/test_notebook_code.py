@@ -58,3 +58,20 @@ def test_a_syntax_error_names_the_notebook_cell(tmp_path):
     nbformat.write(notebook, tmp_path / "neuron.ipynb")
     with pytest.raises(SubmissionError, match=r"neuron.ipynb: In \[3\], line 2: "):
         student_code(tmp_path / "neuron.ipynb")
+
+
+def test_an_error_at_run_time_names_the_notebook_cell_and_its_line(tmp_path):
+    solution = without_hidden_tests(EXERCISE.solution_file.read_text(encoding="utf-8"))
+    broken = solution.replace("def sigmoid(z):\n", "def sigmoid(z):\n    files = !ls\n    z = z + undefined_name\n", 1)
+    assert broken != solution
+    notebook = nbformat.reads(render_notebook(broken, EXERCISE), as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell("x = 3\ndisplay(x)"))  # IPython's lines ahead of the cells
+    (tmp_path / "notebook").mkdir()
+    nbformat.write(notebook, tmp_path / "notebook" / "neuron.ipynb")
+    cell, line = next((number, lines.index("    z = z + undefined_name") + 1)
+                      for number, cell in enumerate(notebook.cells, start=1)
+                      if "undefined_name" in cell.source for lines in [cell.source.splitlines()])
+    result = grade(tmp_path / "notebook", out=tmp_path / "r.json")["notebook"]
+    messages = json.dumps(result)
+    assert f"In [{cell}], line {line}, in sigmoid" in messages, messages[:3000]
+    assert "neuron.py, line" not in messages

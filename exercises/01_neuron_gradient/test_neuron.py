@@ -74,6 +74,57 @@ def _central_gradient(x, w, b, y, eps=1e-6):
     return dw, (_loss(x, w, b + eps, y) - _loss(x, w, b - eps, y)) / (2 * eps)
 
 
+def _gradient_mistakes(x, w, b, y):
+    """{mistake id: (dw, db) that mistake gives}, for the catalogued gradient mistakes."""
+    n = x.shape[0]
+    z = x @ w + b
+    a = _sigmoid(z)
+    good = 2.0 * (a - y) / n * a * (1 - a)
+
+    def pair(delta):
+        return x.T @ delta, float(np.sum(delta))
+
+    dw, db = pair(good)
+    return {"grad_sum_not_mean": (dw * n, db * n), "grad_missing_factor_2": (dw / 2, db / 2),
+            "gradient_sign": (-dw, -db), "sigmoid_prime_of_z": pair(2.0 * (a - y) / n * z * (1 - z)),
+            "sigmoid_prime_of_a": pair(2.0 * (a - y) / n * _sigmoid(a) * (1 - _sigmoid(a))),
+            "db_not_summed": (dw, float(good[0]))}
+
+
+def _right(value, expected):
+    """Whether a value is a float array of the expected shape, close to ``expected``."""
+    return type(value) is np.ndarray and value.shape == np.shape(expected) and value.dtype.kind == "f" \
+        and bool(np.allclose(value, expected, rtol=1e-9, atol=1e-12))
+
+
+def _sigmoid_right(student, z):
+    """Whether your sigmoid is right at z: then a wrong value computed from it lies elsewhere."""
+    try:
+        return _right(student.sigmoid(z.copy()), _sigmoid(z))
+    except Exception:  # a failure of sigmoid itself is the sigmoid tests' to report
+        return False
+
+
+def _forward_right(student, x, w, b):
+    """Whether your sigmoid and neuron_forward are right here: then a wrong gradient lies in
+    neuron_gradients itself."""
+    try:
+        forward = student.neuron_forward(x.copy(), w.copy(), b)
+    except Exception:
+        return False
+    return _sigmoid_right(student, x @ w + b) and _right(forward, _sigmoid(x @ w + b))
+
+
+def _descent(x, y, w0, b0, lr_w, lr_b, steps):
+    """The tests' own gradient descent, with a learning rate for w and one for b: (w, b)."""
+    w, b, n = w0.copy(), b0, x.shape[0]
+    for _ in range(steps):
+        a = _sigmoid(x @ w + b)
+        delta = 2.0 * (a - y) / n * a * (1 - a)
+        w, b = w - lr_w * (x.T @ delta), b - lr_b * float(np.sum(delta))
+    return w, b
+
+
 def _losses_array(value, steps):
     """The losses as an array of shape (steps,): an ndarray, or a list of numbers."""
     if type(value) in (list, tuple):
@@ -100,14 +151,14 @@ def test_sigmoid_prime_known_values(student, rng):
     z = np.array([0.0, 1.0, -3.0, 5.0])
     ds = expect_array(student.sigmoid_prime(z), "sigmoid_prime(z) for z of shape (4,)", shape=(4,))
     s = _sigmoid(z)
-    assert_close(ds, s * (1 - s), "sigmoid_prime([0, 1, -3, 5])", rtol=1e-10, atol=1e-12,
-                 mistakes={"sigmoid_prime_of_z": z * (1 - z)})
+    _close_number(ds, s * (1 - s), "sigmoid_prime([0, 1, -3, 5])", {"sigmoid_prime_of_z": z * (1 - z)},
+                  "sigmoid_prime_formula" if _sigmoid_right(student, z) else None, rtol=1e-10, atol=1e-12)
     assert_close(ds[0], 0.25, "sigmoid_prime(0)")
     z = rng.normal(scale=3.0, size=7)  # and fresh values, which no fixed answer fits
     ds = expect_array(student.sigmoid_prime(z.copy()), "sigmoid_prime(z) for z of shape (7,)", shape=(7,))
     s = _sigmoid(z)
-    assert_close(ds, s * (1 - s), "sigmoid_prime(z) for random z of shape (7,)", rtol=1e-10, atol=1e-12,
-                 mistakes={"sigmoid_prime_of_z": z * (1 - z)})
+    _close_number(ds, s * (1 - s), "sigmoid_prime(z) for random z of shape (7,)", {"sigmoid_prime_of_z": z * (1 - z)},
+                  "sigmoid_prime_formula" if _sigmoid_right(student, z) else None, rtol=1e-10, atol=1e-12)
 
 
 def test_neuron_forward_shape_and_values(student, rng):
@@ -135,15 +186,19 @@ def test_neuron_gradients_finite_difference(student, rng):
     num_dw, num_db = _central_gradient(x, w, b, y)
     result = expect_tuple(student.neuron_gradients(x.copy(), w.copy(), b, y.copy()),
                           "neuron_gradients(x, w, b, y) for x of shape (6, 4)", 2)
+    if type(result[0]) is np.ndarray and result[0].shape == (6,):
+        fail("dw has shape (6,), one value per sample; it should have shape (4,), one per weight", "dw_wrong_axis")
     dw = expect_array(result[0], "dw", shape=w.shape)
     if type(result[1]) is np.ndarray and result[1].shape == (6,):
         fail("db has shape (6,), one value per sample; it should be one number: each sample "
              "contributes to dL/db", "db_not_summed")
     db = expect_scalar(result[1], "db")
-    assert_close(dw, num_dw, "dw compared with central differences of the loss",
-                 rtol=1e-5, atol=1e-8)
-    assert_close(db, num_db, "db compared with central differences of the loss",
-                 rtol=1e-5, atol=1e-8)
+    mistakes = _gradient_mistakes(x, w, b, y)
+    formula = "gradient_formula" if _forward_right(student, x, w, b) else None
+    _close_number(dw, num_dw, "dw compared with central differences of the loss",
+                  {k: v[0] for k, v in mistakes.items() if k != "db_not_summed"}, formula, rtol=1e-5, atol=1e-8)
+    _close_number(db, num_db, "db compared with central differences of the loss",
+                  {k: v[1] for k, v in mistakes.items()}, formula, rtol=1e-5, atol=1e-8)
 
 
 def test_numerical_gradient_quadratic(student, rng):
@@ -151,8 +206,10 @@ def test_numerical_gradient_quadratic(student, rng):
     theta = rng.normal(size=5)
     grad = student.numerical_gradient(FixtureRef("neuron_support:quadratic", c=c), theta.copy())
     grad = expect_array(grad, "numerical_gradient(f, theta) for theta of shape (5,)", shape=(5,))
-    assert_close(grad, 2 * c * theta, "numerical_gradient of sum(c * theta**2)",
-                 rtol=1e-6, atol=1e-8)
+    eps = 1e-5  # numerical_gradient's default
+    forward = 2 * c * theta + c * eps  # (f(theta + eps) - f(theta)) / eps for this f
+    assert_close(grad, 2 * c * theta, "numerical_gradient of sum(c * theta**2)", rtol=1e-6, atol=1e-8,
+                 mistakes={"forward_difference": forward, "central_diff_divisor": 4 * c * theta})
 
 
 def test_gradient_descent_lowers_loss(student, rng):
@@ -168,6 +225,12 @@ def test_gradient_descent_lowers_loss(student, rng):
                  "losses[0] (the loss at w0, b0, before any update)",
                  mistakes={"loss_after_update": _loss(x, w0 - lr * dw, b0 - lr * db, y)})
     final = _loss(x, w, b, y)
+    for sign_w, sign_b in ((-1, -1), (-1, 1), (1, -1)):  # w, b or both climbing: w + lr * dw
+        climbed = _descent(x, y, w0, b0, sign_w * lr, sign_b * lr, steps)
+        if np.allclose(w, climbed[0], rtol=1e-6, atol=1e-9) and np.isclose(b, climbed[1], rtol=1e-6, atol=1e-9):
+            fail(f"the loss went from {losses[0]:.6g} at (w0, b0) to {final:.6g} at the returned (w, b): "
+                 f"{'w and b' if sign_w == sign_b else 'w' if sign_w < 0 else 'b'} moved up the gradient",
+                 "gd_ascent")
     if not final < losses[0]:
         fail(f"the loss went from {losses[0]:.6g} at (w0, b0) to {final:.6g} at the returned "
              "(w, b); gradient descent with lr = 0.5 should lower it: check the direction of the update")

@@ -156,6 +156,14 @@ def test_bce_with_logits_known_values(student, rng):
     if not np.isfinite(loss):
         fail(f"the loss is {loss} for logits of ±1e4; it should be a finite number", "loss_unstable")
     per_sample = np.array([np.log(2.0), np.log1p(np.exp(2.0)), np.log1p(np.exp(3.0)), 1e4, 0.0])
+    if loss < 0.5 * per_sample.mean():  # right for moderate logits, far too small here: each sample's loss capped
+        moderate, labels = np.array([-3.0, -0.5, 0.7, 2.5]), np.array([1.0, 0.0, 0.0, 1.0])
+        with np.errstate(all="ignore"):
+            small = expect_tuple(student.bce_with_logits(moderate.copy(), labels.copy()), "bce_with_logits", 2)[0]
+        if np.isclose(expect_scalar(small, "the loss for moderate logits"),
+                      np.mean(np.logaddexp(0.0, moderate) - labels * moderate), rtol=1e-9, atol=1e-12):
+            fail(f"the mean loss is {loss:.6g}, far below the true {per_sample.mean():.6g}: a logit of 1e4 on the "
+                 "wrong class should cost about 1e4, though the loss is right for moderate logits", "loss_clipped")
     assert_close(loss, per_sample.mean(), "the mean loss (a logit of 1e4 with label 0 costs 1e4)",
                  rtol=1e-10, atol=1e-12)
     dlogits = expect_array(dlogits, "dlogits", shape=(5,))
@@ -191,6 +199,17 @@ def test_mlp_gradients_finite_difference(student, rng):
                      rtol=1e-5, atol=1e-8)
 
 
+def _adam_constant_step(g, step, lr, t=None, bias_correction=True, eps_inside_sqrt=False,
+                        beta1=0.9, beta2=0.999, eps=1e-8):
+    """How far Adam moves a parameter at ``step`` (1, 2, ...) when every gradient so far was g, with
+    the bias correction of ``t`` (the step by default) and a mistake or two switched on."""
+    t = step if t is None else t
+    m, v = (1 - beta1 ** step) * g, (1 - beta2 ** step) * g ** 2
+    if bias_correction:
+        m, v = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+    return lr * m / (np.sqrt(v + eps) if eps_inside_sqrt else np.sqrt(v) + eps)
+
+
 def test_adam_first_steps(student, rng):
     params = {"W1": rng.normal(size=(3, 2)), "b1": rng.normal(size=2)}
     grads = {"W1": rng.normal(size=(3, 2)), "b1": rng.normal(size=2)}
@@ -212,8 +231,10 @@ def test_adam_first_steps(student, rng):
         state = result[1]
         expected = {k: current[k] - lr * grads[k] / (np.abs(grads[k]) + 1e-8) for k in params}
         for name in params:
-            mistakes = {"adam_no_bias_correction":
-                        current[name] - lr * 0.1 * grads[name] / np.sqrt(0.001 * grads[name] ** 2)} if step == 1 else {}
+            g = grads[name]
+            mistakes = {mistake: current[name] - _adam_constant_step(g, step, lr, **switches) for mistake, switches in (
+                ("adam_no_bias_correction", {"bias_correction": False}), ("adam_t_not_incremented", {"t": 1}),
+                ("adam_eps_inside_sqrt", {"eps_inside_sqrt": True}))}
             try:
                 assert_close(new[name], expected[name],
                              f"{name} after step {step} with a constant gradient (it should move by lr "

@@ -28,7 +28,20 @@ def _fractions(value, name, layers):
     """A list (or tuple, or 1-D array) of `layers` numbers, as a float64 array."""
     if type(value) in (list, tuple):
         value = np.array([expect_scalar(v, f"{name}[{i}]") for i, v in enumerate(value)])
+    if type(value) is np.ndarray and value.shape == (layers + 1,):
+        fail(f"{name} has {layers + 1} entries for a network with {layers} hidden layers", "output_layer_counted")
     return expect_array(value, name, shape=(layers,))
+
+
+def _backward_slopes(x, dout, alpha):
+    """(leaky_backward_slope, dx) for the wrong slopes that mistake takes."""
+    positive = x > 0
+    return [("leaky_backward_slope", dout * positive),
+            ("leaky_backward_slope", dout * np.where(positive, 1.0, alpha * x)),
+            ("leaky_backward_slope", dout * np.where(positive, 1.0, -alpha)),
+            ("leaky_backward_slope", dout * np.where(positive, alpha, 1.0)),
+            ("leaky_backward_slope", np.where(positive, dout, alpha)),
+            ("alpha_not_cached", dout * np.where(positive, 1.0, 0.01))]
 
 
 def _close_fractions(fractions, expected, name, mistakes=None):
@@ -159,16 +172,14 @@ def test_leaky_relu_backward_known_values(student, rng):
                       "leaky_relu_backward(dout, cache) for x of shape (5,)", shape=(5,))
     assert_close(dx, [0.1, 0.2, 3.0, 4.0, 5.0], "leaky_relu_backward(dout, cache) with alpha = 0.1 at "
                  "x = [-2, -0.5, 0.25, 0.5, 3]",
-                 mistakes={"leaky_backward_slope": [0.0, 0.0, 3.0, 4.0, 5.0],
-                           "alpha_not_cached": [0.01, 0.02, 3.0, 4.0, 5.0]})
+                 mistakes=_backward_slopes(x, dout, 0.1))
     x, dout, alpha = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), 0.2  # fresh values too
     result = expect_tuple(student.leaky_relu_forward(x.copy(), alpha), "leaky_relu_forward(x, 0.2)", 2)
     dx = expect_array(student.leaky_relu_backward(dout.copy(), result[1]),
                       "leaky_relu_backward(dout, cache) for x of shape (3, 4)", shape=(3, 4))
     assert_close(dx, dout * np.where(x > 0, 1.0, alpha),
                  "leaky_relu_backward(dout, cache) with alpha = 0.2 for random x of shape (3, 4)",
-                 mistakes={"leaky_backward_slope": dout * (x > 0),
-                           "alpha_not_cached": dout * np.where(x > 0, 1.0, 0.01)})
+                 mistakes=_backward_slopes(x, dout, alpha))
 
 
 def test_dying_config_kills_the_first_layer_seed_0(student):

@@ -186,7 +186,7 @@ def multi_head_attention(x, W_q, W_k, W_v, W_o, causal=True):
 
 # %%
 if __name__ == "__main__":
-    from attention_support import plot_attention_pattern
+    from attention_support import plot_attention_pattern, show
 
     generator = torch.Generator().manual_seed(0)
     tokens = ["the", "cat", "sat", "on", "the", "mat"]
@@ -199,5 +199,4 @@ if __name__ == "__main__":
     layer_out = multi_head_attention(x_demo, W_demo[0], W_demo[1], W_demo[2], W_o_demo)
     print("one head:", tuple(out_demo.shape), " four heads:", tuple(layer_out.shape))
     figure = plot_attention_pattern(pattern_demo[0], tokens=tokens, title="One causal attention head")
-    figure.savefig("attention_pattern.png")
-    print("the heatmap of the pattern is in attention_pattern.png")
+    show(figure, "attention_pattern.png")

@@ -1,11 +1,13 @@
 """Public support for exercise 05: a picture of an attention pattern.
 
     figure = plot_attention_pattern(pattern[0], tokens=["the", "cat", "sat"])
-    figure.savefig("pattern.png")        # or, in a notebook, display(figure)
+    show(figure, "pattern.png")          # inline in a notebook, else saved as pattern.png
 
 Nothing here uses your code. The grader draws the pattern your `attention_head` returns with this
 same function.
 """
+import io
+
 import numpy as np
 
 
@@ -51,3 +53,19 @@ def plot_attention_pattern(pattern, tokens=None, title="Attention pattern"):
                     axes.text(j, i, f"{weights[i, j]:.2f}", ha="center", va="center", fontsize=8,
                               color="black" if weights[i, j] > 0.6 else "white")
     return figure
+
+
+def show(figure, filename):
+    """Show a Figure in a notebook; outside one, save it as filename (a PNG) and say where."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100)  # a Figure made without pyplot has no inline display
+        display(Image(data=buffer.getvalue(), format="png"))
+    else:
+        figure.savefig(filename, dpi=100)
+        print(f"saved the picture as {filename}")

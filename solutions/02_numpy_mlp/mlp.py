@@ -411,7 +411,7 @@ def predict(params, x):
 
 # %%
 if __name__ == "__main__":
-    from mlp_support import make_moons, plot_classifier
+    from mlp_support import make_moons, plot_classifier, show
 
     data_rng = np.random.default_rng(0)
     x_train, y_train = make_moons(500, noise=0.15, rng=data_rng)
@@ -421,5 +421,4 @@ if __name__ == "__main__":
     print(f"loss: {history[0]:.4f} in the first epoch, {history[-1]:.4f} in the last; "
           f"held-out accuracy: {test_accuracy:.1%}")
     figure = plot_classifier(lambda points: mlp_forward(trained, points)[0], x_test, y_test, history)
-    figure.savefig("moons.png")
-    print("the decision regions and the loss curve are in moons.png")
+    show(figure, "moons.png")

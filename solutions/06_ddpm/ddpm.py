@@ -381,7 +381,7 @@ def train_ddpm(data, *, T, steps, lr, batch_size, seed, cond=None, p_uncond=0.1)
 
 # %%
 if __name__ == "__main__":
-    from ddpm_support import N_CLASSES, energy_distance, make_data, plot_paths, plot_samples
+    from ddpm_support import N_CLASSES, energy_distance, make_data, plot_paths, plot_samples, show
 
     T_demo = 50
     data_demo, labels_demo = make_data(4000, seed=0)
@@ -393,9 +393,9 @@ if __name__ == "__main__":
     print(f"energy distance of unguided samples to the data: {energy_distance(free, data_demo):.4f}")
     classes = torch.arange(1000) % N_CLASSES
     guided = sample(denoiser, (1000, 2), schedule_demo, generator_demo, cond=classes, w=3.0)
-    plot_samples(data_demo, free, data_labels=labels_demo, title="Samples").savefig("ddpm_samples.png")
-    plot_samples(data_demo, guided, data_labels=labels_demo, sample_labels=classes,
-                 title="Guided samples, w = 3").savefig("ddpm_guided.png")
+    show(plot_samples(data_demo, free, data_labels=labels_demo, title="Samples"), "ddpm_samples.png")
+    show(plot_samples(data_demo, guided, data_labels=labels_demo, sample_labels=classes,
+                      title="Guided samples, w = 3"), "ddpm_guided.png")
 
     # the reverse process step by step, keeping every x_t of a few points
     with torch.no_grad():
@@ -404,4 +404,4 @@ if __name__ == "__main__":
         for t in reversed(range(T_demo)):
             x = p_sample_step(denoiser, x, t, torch.randn(8, 2, generator=generator_demo), schedule_demo)
             path.append(x)
-    plot_paths(torch.stack(path), data_demo).savefig("ddpm_paths.png")
+    show(plot_paths(torch.stack(path), data_demo), "ddpm_paths.png")
