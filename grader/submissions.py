@@ -421,12 +421,9 @@ def student_code(path: Path) -> tuple[str, list[str]]:
     except Exception as error:  # nbformat raises many kinds for a broken file
         raise SubmissionError(f"{path.name} is not a readable notebook: {str(error)[:300]}") from None
     code, notes, _ = _notebook_code(notebook, path.name)
-    if len(code.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+    if len(code.encode("utf-8")) > MAX_SOURCE_BYTES:
         raise SubmissionError(f"the code cells of {path.name} hold over {MAX_SOURCE_BYTES // 2**20} MiB of code")
-    valid = code.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    if valid != code:
-        notes.append(f"{path.name}: characters that are not valid Unicode were replaced by \ufffd")
-    return valid, notes
+    return code, notes
 
 
 def _read_regular_file(path: Path, limit: int) -> bytes:
@@ -473,7 +470,11 @@ def _notebook_code(notebook, name: str) -> tuple[str, list[str], dict[int, tuple
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.get("cell_type") != "code" or CHECK_TAG in cell.get("metadata", {}).get("tags", []):
             continue
-        source = str(cell.get("source", ""))
+        written = str(cell.get("source", ""))
+        # a lone surrogate (JSON allows one) can be neither compiled nor sent to the child
+        source = written.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        if source != written:
+            notes.append(f"{name}: cell {number}: characters that are not valid Unicode were replaced by \ufffd")
         lines = source.splitlines()
         if lines and lines[0].lstrip().startswith("%%"):
             notes.append(f"{name}: cell {number}: cell magic {lines[0].strip()[:60]!r} was not run")
