@@ -406,8 +406,9 @@ def student_code(path: Path) -> tuple[str, list[str]]:
 
     A .py file is UTF-8 text (a byte-order mark is dropped). A notebook gives its code cells in
     order; outputs and metadata are ignored (so a notebook may be large with plots: the limit is
-    on its code), and IPython magics and shell escapes are reported and replaced by ``pass``, never
-    run. Characters that are not valid Unicode (a lone surrogate) become U+FFFD, with a note.
+    on its code), its IPython syntax translated by IPython, and magics and shell escapes reported and
+    never run (see _notebook_code). Characters that are not valid Unicode (a lone surrogate) become
+    U+FFFD, with a note.
     """
     limit = MAX_SOURCE_BYTES if path.suffix == ".py" else MAX_NOTEBOOK_BYTES
     data = _read_regular_file(path, limit)
