@@ -37,7 +37,8 @@ import nbformat
 import yaml
 
 # the sibling benchmark that times one exercise under the two nbgrader courses (sys.path[0] is this folder)
-from nbgrader_autograde_time import STOCK_CONFIG, children_cpu, honest_notebooks, make_stock, nbgrader, scores
+from nbgrader_autograde_time import (STOCK_CONFIG, children_cpu, honest_notebooks, make_stock, nbgrader,
+                                     nbgrader_environment, scores)
 
 from grader.manifests import load_manifests
 from grader.nbgrader.autograde import student_notebook
@@ -110,10 +111,7 @@ def main() -> None:
     students = [f"student-{k + 1:02d}" for k in range(args.students)]
 
     with tempfile.TemporaryDirectory(prefix="nnex-cohort-") as tmp:
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-                   PYTHONPATH=str(ROOT))  # the stock kernel imports reference/ for the hidden tests
-        for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
-            env[name] = str(Path(tmp) / "jupyter" / name.lower())
+        env = nbgrader_environment(Path(tmp))
         courses = {"ours": Path(tmp) / "ours", "stock": Path(tmp) / "stock"}
         for kind, course in courses.items():
             init_course(course, exercises, course_id=kind)

@@ -52,6 +52,16 @@ def nbgrader(course: Path, env: dict, *args: str) -> tuple[float, float]:
     return time.perf_counter() - began, children_cpu() - used
 
 
+def nbgrader_environment(folder: Path) -> dict:
+    """nbgrader's environment: this venv's alembic on the PATH, Jupyter's and IPython's folders in
+    ``folder``, and reference/ importable (the stock kernel imports it for the hidden tests)."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               PYTHONPATH=str(ROOT))
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        env[name] = str(folder / "jupyter" / name.lower())
+    return env
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every descendant that was waited for
     return usage.ru_utime + usage.ru_stime
@@ -130,10 +140,7 @@ def main() -> None:
     exercise = load_manifests()[args.exercise]
     assignment = assignment_name(exercise)
     with tempfile.TemporaryDirectory(prefix="nnex-nbgrader-bench-") as tmp:
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-                   PYTHONPATH=str(ROOT))  # the stock kernel imports reference/ for the hidden tests
-        for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
-            env[name] = str(Path(tmp) / "jupyter" / name.lower())
+        env = nbgrader_environment(Path(tmp))
         courses = {"ours": Path(tmp) / "ours", "stock": Path(tmp) / "stock"}
         for kind, course in courses.items():
             init_course(course, [exercise], course_id=kind)

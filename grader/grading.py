@@ -150,11 +150,11 @@ def grade_exercise(servers: JudgeServers, submission: Submission, exercise, figu
                 result = not_graded(exercise, "missing",
                                     f"no {exercise.student_file} or {exercise.module}.ipynb in the submission")
             else:
-                source, notes = student_code(path)
+                source, notes, origins = student_code(path)
                 answers = written_answers(path, answer_cells(exercise.exercise_dir / exercise.student_file))
                 result = servers.run(exercise, source, submission.notes + notes, figures_dir)
-                if path.suffix == ".ipynb":
-                    result = in_notebook_cells(result, path, exercise.student_file)
+                if origins:
+                    result = in_notebook_cells(result, origins, exercise.student_file)
         except SubmissionError as error:
             result = not_graded(exercise, "error", str(error))
         except Exception as error:  # reading one file goes wrong: it costs only this exercise
@@ -192,7 +192,7 @@ def _pairs(submissions: list[Submission], exercises: list, count_missing: bool) 
 def _expected_cost(pair: tuple[Submission, object]) -> int:
     """Orders the jobs, longest first, so that no long one starts last while the other servers idle:
     a PyTorch exercise takes seconds where a NumPy one takes well under one."""
-    return 1 if getattr(pair[1], "library", "numpy") == "torch" else 0
+    return 1 if pair[1].library == "torch" else 0
 
 
 def grade(submissions: list[Submission], exercises: list, jobs: int, figures_dir: Path | None = None,

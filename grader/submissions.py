@@ -401,8 +401,9 @@ def _at_most(notes: list[str], what: str) -> list[str]:
     return notes[:MAX_NOTES] + ([f"... and {len(notes) - MAX_NOTES} more {what}"] if len(notes) > MAX_NOTES else [])
 
 
-def student_code(path: Path) -> tuple[str, list[str]]:
-    """The code to run for a student file, and notes on what was left out or changed.
+def student_code(path: Path) -> tuple[str, list[str], dict[int, tuple[int, int]]]:
+    """The code to run for a student file, notes on what was left out or changed, and for a notebook
+    where each line of the code comes from: {line: (cell number, line in the cell)} ({} for a .py).
 
     A .py file is UTF-8 text (a byte-order mark is dropped). A notebook gives its code cells in
     order; outputs and metadata are ignored (so a notebook may be large with plots: the limit is
@@ -410,21 +411,25 @@ def student_code(path: Path) -> tuple[str, list[str]]:
     never run (see _notebook_code). Characters that are not valid Unicode (a lone surrogate) become
     U+FFFD, with a note.
     """
-    limit = MAX_SOURCE_BYTES if path.suffix == ".py" else MAX_NOTEBOOK_BYTES
-    data = _read_regular_file(path, limit)
+    data = read_student_file(path)
     if path.suffix == ".py":
         try:
-            return data.decode("utf-8-sig"), []
+            return data.decode("utf-8-sig"), [], {}
         except UnicodeDecodeError as error:
             raise SubmissionError(f"{path.name} is not UTF-8 text: {error}") from None
     try:
         notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as error:  # nbformat raises many kinds for a broken file
         raise SubmissionError(f"{path.name} is not a readable notebook: {str(error)[:300]}") from None
-    code, notes, _ = _notebook_code(notebook, path.name)
+    code, notes, origins = _notebook_code(notebook, path.name)
     if len(code.encode("utf-8")) > MAX_SOURCE_BYTES:
         raise SubmissionError(f"the code cells of {path.name} hold over {MAX_SOURCE_BYTES // 2**20} MiB of code")
-    return code, notes
+    return code, notes, origins
+
+
+def read_student_file(path: Path) -> bytes:
+    """The bytes of a student file, within the limit of its kind (a .py, a notebook)."""
+    return _read_regular_file(path, MAX_SOURCE_BYTES if path.suffix == ".py" else MAX_NOTEBOOK_BYTES)
 
 
 def _read_regular_file(path: Path, limit: int) -> bytes:
@@ -512,11 +517,10 @@ def _notebook_code(notebook, name: str) -> tuple[str, list[str], dict[int, tuple
         {before + index: origin for index, origin in enumerate(origins, start=1)}
 
 
-def in_notebook_cells(result, notebook: Path, student_file: str):
+def in_notebook_cells(result, origins: dict[int, tuple[int, int]], student_file: str):
     """``result`` (a graded exercise's JSON) with each place "neuron.py, line 12" in its messages
-    named as the notebook's cell and line, "In [7], line 2": the student wrote cells, not that file."""
-    data = _read_regular_file(notebook, MAX_NOTEBOOK_BYTES).decode("utf-8")
-    _, _, origins = _notebook_code(nbformat.reads(data, as_version=4), notebook.name)
+    named as the notebook's cell and line, "In [7], line 2", by ``origins`` (student_code's): the
+    student wrote cells, not that file."""
     place = re.compile(rf"\b{re.escape(student_file)}, line (\d+)")
 
     def in_cells(match):
@@ -552,8 +556,7 @@ def written_answers(path: Path, answers: tuple[tuple[str, int], ...]) -> list[di
     "to be graded by hand", or "not answered" when the cell is missing or still the placeholder."""
     if not answers:
         return []
-    data = _read_regular_file(path, MAX_SOURCE_BYTES if path.suffix == ".py" else MAX_NOTEBOOK_BYTES)
-    text = data.decode("utf-8-sig", "replace")
+    text = read_student_file(path).decode("utf-8-sig", "replace")
     try:
         cells = (jupytext.reads(text, fmt="py:percent") if path.suffix == ".py"
                  else nbformat.reads(text, as_version=4)).cells

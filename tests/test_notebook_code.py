@@ -44,7 +44,7 @@ def test_magics_become_calls_that_do_nothing(tmp_path):
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "files = !ls /\nlisting = %sx ls\n%time z = 1\ndisplay(files)\ndef f():\n    return files, listing")])
     nbformat.write(notebook, tmp_path / "neuron.ipynb")
-    code, notes = student_code(tmp_path / "neuron.ipynb")
+    code, notes, _ = student_code(tmp_path / "neuron.ipynb")
     namespace = {}
     exec(compile(code, "neuron.py", "exec"), namespace)
     assert namespace["f"]() == ([], []) and "z" not in namespace

@@ -89,7 +89,7 @@ def test_notebook_code_cells_are_joined_and_magics_reported_not_run(tmp_path):
     notebook.cells[1].outputs = [nbformat.v4.new_output("stream", text="ignored")]
     path = tmp_path / "neuron.ipynb"
     nbformat.write(notebook, path)
-    code, notes = student_code(path)
+    code, notes, _ = student_code(path)
     assert "rm -rf" not in code and "%" not in code and "!ls" not in code
     namespace = {}
     exec(compile(code, "neuron.py", "exec"), namespace)
@@ -104,7 +104,7 @@ def test_future_imports_of_a_later_cell_come_first(tmp_path):
                                                 "    return math.floor(x)")]
     path = tmp_path / "neuron.ipynb"
     nbformat.write(notebook, path)
-    code, notes = student_code(path)
+    code, notes, _ = student_code(path)
     namespace = {}
     exec(compile(code, "neuron.py", "exec"), namespace)  # a SyntaxError if the import stayed in place
     assert namespace["f"](2.5) == 2 and notes == []
@@ -137,12 +137,12 @@ def test_a_folder_tree_deeper_than_the_recursion_limit_is_walked_without_recursi
 def test_a_py_file_with_a_byte_order_mark_is_read_without_it(tmp_path):
     path = tmp_path / "neuron.py"
     path.write_bytes(b"\xef\xbb\xbfx = 1\n")
-    assert student_code(path) == ("x = 1\n", [])
+    assert student_code(path) == ("x = 1\n", [], {})
 
 
 def test_the_notes_of_a_notebook_full_of_magics_are_counted_not_listed(tmp_path):
     path = tmp_path / "neuron.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%time 1\n" * 5000)]), path)
-    code, notes = student_code(path)
+    code, notes, _ = student_code(path)
     assert code.count("run_line_magic('time', '1')") == 5000
     assert len(notes) == 21 and notes[-1] == "... and 4980 more lines that were not run"

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from grader import __version__
 from grader.paths import EXERCISES, HIDDEN_TESTS, MANIFESTS, ROOT
+from grader.submissions import read_student_file
 
 
 def code_hash(path: Path, notes: list[str]) -> str:
     """The hash of the student's file as submitted (its code, and for a notebook its written
     answers too) and of the notes the submission carries into the result."""
-    digest = hashlib.sha256(path.read_bytes())
+    digest = hashlib.sha256(read_student_file(path))
     digest.update(json.dumps(notes).encode())
     return digest.hexdigest()
 
