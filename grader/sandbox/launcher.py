@@ -307,6 +307,14 @@ def _mask_files(forbidden: Forbidden, runtime: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def _child_config(student_dir: str, module: str, support_files: list[Path], forbidden: Forbidden) -> dict:
+    """What child.py needs to know of the student's files and the forbidden library, cold or warm."""
+    return {"student_dir": student_dir, "module": module, "support_modules": [p.stem for p in support_files],
+            "forbidden_imports": list(forbidden.imports),
+            "guard": {"functions": list(forbidden.functions), "operators": list(forbidden.operators),
+                      "modules": list(forbidden.modules)}}
+
+
 class _SessionProcess(subprocess.Popen):
     """A cold child: killing it kills its whole process group."""
 
@@ -349,11 +357,7 @@ class Child:
         processes = sum(1 for entry in os.listdir("/proc") if entry.isdigit() and _owner(entry) == uid)
         files = {f"{module}.py": student_source}
         files.update((support.name, support.read_text(encoding="utf-8")) for support in support_files)
-        config = {"student_dir": "/sandbox/student", "module": module,
-                  "support_modules": [p.stem for p in support_files],
-                  "forbidden_imports": list(forbidden.imports),
-                  "guard": {"functions": list(forbidden.functions), "operators": list(forbidden.operators),
-                            "modules": list(forbidden.modules)}}
+        config = _child_config("/sandbox/student", module, support_files, forbidden)
         self.process, self.request_fd, self.response_fd = zygote.spawn(
             files, config, self.limits, uid, processes + EXTRA_PROCESSES)
 
@@ -377,11 +381,7 @@ class Child:
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
         inside = Path("/sandbox") if sandbox.full else self.folder
-        config = {"student_dir": str(inside / "student"), "module": module,
-                  "support_modules": [p.stem for p in support_files],
-                  "forbidden_imports": list(forbidden.imports),
-                  "guard": {"functions": list(forbidden.functions), "operators": list(forbidden.operators),
-                            "modules": list(forbidden.modules)},
+        config = {**_child_config(str(inside / "student"), module, support_files, forbidden),
                   "uid": self.uid_lock.uid if self.uid_lock and sandbox.full else None,
                   "request_fd": request_read, "response_fd": response_write}
         home = "/tmp" if sandbox.full else str(scratch)
