@@ -461,6 +461,13 @@ def display(*objects, **kwargs):
 """
 _IPYTHON_LINE = re.compile(r"^\s*(\w+\s*=\s*)?[%!]")  # a line magic or shell escape, maybe assigned
 _IPYTHON_PASSES = 400  # IPython's TransformerManager gives up after 500 passes over a cell
+# IPython re-reads the whole cell for each line it translates: above this many (lines x IPython
+# lines) a cell is translated one IPython line at a time, so that a cell costs the grader well
+# under a second whatever its shape
+_IPYTHON_WHOLE_CELL_WORK = 50_000
+MAX_IPYTHON_LINES = 10_000  # magics and shell escapes in one notebook: no course needs more
+# cell magics whose body is the notebook's Python, run in its namespace (Jupyter defines what they time)
+_PYTHON_BODY_CELL_MAGICS = ("%%time", "%%capture")
 _IPYTHON_CALL = re.compile(r"\bget_ipython\(\)\.(system|getoutput|run_line_magic|run_cell_magic)\(")
 
 
@@ -468,26 +475,39 @@ def _notebook_code(notebook, name: str) -> tuple[str, list[str], dict[int, tuple
     """The code of a notebook's cells, its IPython syntax translated by IPython itself (``x = !ls``
     becomes ``x = get_ipython().getoutput('ls')``), notes on what will not run, and where each line
     of the code comes from: {line: (cell number, line in the cell)}. Cell magics are left out whole
-    (their body may be another language); a syntax error names the cell."""
+    (their body may be another language), but for %%time and %%capture, whose body is Python run in
+    the notebook's namespace; a syntax error names the cell."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     translate = TransformerManager().transform_cell
+    code_cells = [(number, str(cell.get("source", ""))) for number, cell in enumerate(notebook.cells, start=1)
+                  if cell.get("cell_type") == "code" and CHECK_TAG not in cell.get("metadata", {}).get("tags", [])]
+    # bounds checked before IPython sees anything: its translation runs here, in the grader
+    if sum(len(source) for _, source in code_cells) > MAX_SOURCE_BYTES:
+        raise SubmissionError(f"the code cells of {name} hold over {MAX_SOURCE_BYTES // 2**20} MiB of code")
+    ipython_lines = sum(1 for _, source in code_cells for line in source.splitlines() if _IPYTHON_LINE.match(line))
+    if ipython_lines > MAX_IPYTHON_LINES:
+        raise SubmissionError(f"{name} holds {ipython_lines} magics and shell escapes, over {MAX_IPYTHON_LINES}")
     cells, notes, futures, origins = [], [], [], []
-    for number, cell in enumerate(notebook.cells, start=1):
-        if cell.get("cell_type") != "code" or CHECK_TAG in cell.get("metadata", {}).get("tags", []):
-            continue
-        written = str(cell.get("source", ""))
+    for number, written in code_cells:
         # a lone surrogate (JSON allows one) can be neither compiled nor sent to the child
         source = written.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         if source != written:
             notes.append(f"{name}: cell {number}: characters that are not valid Unicode were replaced by \ufffd")
         lines = source.splitlines()
-        if lines and lines[0].lstrip().startswith("%%"):
-            notes.append(f"{name}: cell {number}: cell magic {lines[0].strip()[:60]!r} was not run")
-            continue
-        if sum(1 for line in lines if _IPYTHON_LINE.match(line)) < _IPYTHON_PASSES:
+        first = next((index for index, line in enumerate(lines) if line.strip()), None)
+        if first is not None and lines[first].lstrip().startswith("%%"):
+            magic = lines[first].strip()
+            if magic.split()[0] not in _PYTHON_BODY_CELL_MAGICS:
+                notes.append(f"{name}: cell {number}: cell magic {magic[:60]!r} was not run")
+                continue
+            notes.append(f"{name}: cell {number}: cell magic {magic[:60]!r} was not run, its Python was")
+            lines[:first + 1] = ["pass"] * (first + 1)  # the body keeps its lines (IPython drops blank ones ahead)
+            source = "\n".join(lines) + "\n"
+        magics = sum(1 for line in lines if _IPYTHON_LINE.match(line))
+        if magics < _IPYTHON_PASSES and magics * len(lines) <= _IPYTHON_WHOLE_CELL_WORK:
             code = translate(source)
-        else:  # more than IPython's passes over a cell can translate: those lines one at a time
+        else:  # more than IPython can translate (or quickly) in one piece: those lines one at a time
             code = "".join(line[:len(line) - len(line.lstrip())] + translate(line.lstrip() + "\n")
                            if _IPYTHON_LINE.match(line) else line + "\n" for line in lines)
         kept = []

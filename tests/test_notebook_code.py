@@ -4,6 +4,7 @@ syntax error named by its cell."""
 import json
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
@@ -75,3 +76,35 @@ def test_an_error_at_run_time_names_the_notebook_cell_and_its_line(tmp_path):
     messages = json.dumps(result)
     assert f"In [{cell}], line {line}, in sigmoid" in messages, messages[:3000]
     assert "neuron.py, line" not in messages
+
+
+def _code_of(tmp_path, *cells):
+    path = tmp_path / "neuron.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path)
+    return student_code(path)
+
+
+def test_a_timed_cell_defines_its_functions_as_in_jupyter(tmp_path):
+    code, notes, origins = _code_of(tmp_path, "\n%%time\ndef f(x):\n    return x + 1\n", "%%bash\necho hi\n")
+    namespace = {}
+    exec(code, namespace)
+    assert namespace["f"](1) == 2 and "echo" not in code
+    assert notes == ["neuron.ipynb: cell 1: cell magic '%%time' was not run, its Python was",
+                     "neuron.ipynb: cell 2: cell magic '%%bash' was not run"]
+    assert origins[code.splitlines().index("def f(x):") + 1] == (1, 3)  # the body keeps its lines
+
+
+def test_a_cell_of_many_lines_and_magics_costs_the_grader_little(tmp_path):
+    # IPython re-reads a whole cell per magic it translates: 399 of them in a cell of 10,000 lines
+    # took a minute of the grader's time
+    started = time.perf_counter()
+    code, _, _ = _code_of(tmp_path, "!ls\n" * 399 + "x = 1\n" * 10_000)
+    assert time.perf_counter() - started < 5
+    assert code.count("get_ipython().system('ls')") == 399 and code.count("x = 1") == 10_000
+
+
+def test_a_notebook_of_more_magics_than_any_course_needs_is_refused_before_translation(tmp_path):
+    started = time.perf_counter()
+    with pytest.raises(SubmissionError, match=r"neuron.ipynb holds 200000 magics and shell escapes, over 10000"):
+        _code_of(tmp_path, "!l\n" * 200_000)
+    assert time.perf_counter() - started < 5
