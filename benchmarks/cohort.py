@@ -10,7 +10,7 @@ released notebook with the answers filled in, as a student hands it in. The same
 
 (a) stock: `nbgrader autograde` with nbgrader's own Execute, in a course whose test cells run, in the
     student's kernel, the group's hidden tests (imported from grader/hidden/) and public tests with
-    pytest, as a course without nn-exercises' grader would (nbgrader_autograde_time.make_stock; a cell
+    pytest, as a course without nn-exercises' grader would (make_stock; a cell
     may run for 300 s instead of nbgrader's 30, which a training exercise needs on a loaded machine);
 (b) ours in nbgrader: `nbgrader autograde` in the course that `nnex nbgrader init` writes, our
     SandboxedGrading in place of Execute;
@@ -27,6 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -35,13 +37,10 @@ from pathlib import Path
 
 import nbformat
 import yaml
-
-# the sibling benchmark that times one exercise under the two nbgrader courses (sys.path[0] is this folder)
-from nbgrader_autograde_time import (STOCK_CONFIG, children_cpu, honest_notebooks, make_stock, nbgrader,
-                                     nbgrader_environment, scores)
+from nbgrader.api import Gradebook
 
 from grader.manifests import load_manifests
-from grader.nbgrader.autograde import student_notebook
+from grader.nbgrader.autograde import is_test_cell, student_notebook
 from grader.nbgrader.course import assignment_name, init_course, solved_notebook
 from grader.paths import ROOT
 
@@ -50,6 +49,75 @@ STOCK_CELL_TIMEOUT_S = 300
 GRADERS = ("stock", "ours", "nnex")
 LABELS = {"stock": "stock nbgrader autograde", "ours": "nbgrader autograde, our preprocessor",
           "nnex": "nnex grade"}
+STOCK_CONFIG = 'c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = "stock"\n'
+
+
+def nbgrader(course: Path, env: dict, *args: str) -> tuple[float, float]:
+    """Run an nbgrader command in ``course``; its wall time and the CPU time of it and all below it (s)."""
+    return timed([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env)
+
+
+def nbgrader_environment(folder: Path) -> dict:
+    """nbgrader's environment: this venv's alembic on the PATH, Jupyter's and IPython's folders in
+    ``folder``, and reference/ importable (the stock kernel imports it for the hidden tests)."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               PYTHONPATH=str(ROOT))
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        env[name] = str(folder / "jupyter" / name.lower())
+    return env
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every descendant that was waited for
+    return usage.ru_utime + usage.ru_stime
+
+
+def public_names(exercise) -> set[str]:
+    return {n for p in exercise.public_test_files for n in re.findall(r"^def (test_\w+)", p.read_text(), re.M)}
+
+
+def make_stock(course: Path, exercise) -> None:
+    """Turn an init-made course into a stock one: Execute, and test cells that run the tests in the kernel."""
+    (course / "nbgrader_config.py").write_text(STOCK_CONFIG)
+    path = course / "source" / assignment_name(exercise) / f"{exercise.module}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    groups = {f"tests-{g['name']}": [t["test"] for t in g["tests"]] for g in exercise.groups}
+    for cell in nb.cells:
+        if not is_test_cell(cell):
+            continue
+        hidden = [n for n in groups[cell.metadata["nbgrader"]["grade_id"]] if n not in public_names(exercise)]
+        lines = cell.source.splitlines()
+        header = [line for line in lines if line.startswith("#")]
+        public_calls = [line for line in lines if not line.startswith(("#", "from nnex_notebook"))]
+        cell.source = "\n".join([  # the hidden tests first, so that a failing one prints its source
+            *header, "from nnex_notebook import run_public_tests", "### BEGIN HIDDEN TESTS",
+            f"run_public_tests(globals(), {str(exercise.hidden_test_file)!r}, {hidden!r})",
+            "### END HIDDEN TESTS", *public_calls])
+    nbformat.write(nb, path)
+
+
+def honest_notebooks(course: Path, exercise) -> dict[str, nbformat.NotebookNode]:
+    folder = assignment_name(exercise)
+    released = nbformat.read(course / "release" / folder / f"{exercise.module}.ipynb", as_version=4)
+    source = nbformat.read(course / "source" / folder / f"{exercise.module}.ipynb", as_version=4)
+    notebooks = {"solution": solved_notebook(released, source), "stub": released}
+    for alternative in sorted((ROOT / "tests" / "catalogue" / exercise.id).glob("alt_*.py")):
+        nb = nbformat.from_dict(released)
+        answers = [c for c in nb.cells if c.cell_type == "code" and c.metadata["nbgrader"].get("solution")]
+        # the whole alternative where the first answer goes; without its __future__ import, which a
+        # module (what the grader makes of a notebook) allows only at its top
+        answers[0].source = re.sub(r"^from __future__ import .*\n", "", alternative.read_text(), flags=re.M)
+        for cell in answers[1:]:
+            cell.source = "pass"
+        notebooks[alternative.stem] = nb
+    return notebooks
+
+
+def scores(course: Path, exercise) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.id: sum(g.auto_score or 0 for g in gb.find_submission_notebook(
+                    exercise.module, assignment_name(exercise), s.id).grades if g.name.startswith("tests-"))
+                for s in gb.students}
 
 
 def mutant_notebook(released, source, mutant: dict) -> nbformat.NotebookNode | None:

@@ -44,13 +44,6 @@ def test_torch_reference_time_prints_the_cpu_figures():
     assert re.search(rf"multi-head attention .*: +{NUMBER} ms|reference/attention.py is not there", out), out
 
 
-def test_nbgrader_autograde_time_compares_the_two_courses_on_equal_scores():
-    out = run("nbgrader_autograde_time.py", "--notebooks", "1", "--copies", "1")
-    assert re.search(r"solution-1 +ours +10 +stock +10", out), out
-    for kind in ("ours", "stock"):
-        assert re.search(rf"nbgrader autograde, {kind} *: +{NUMBER} s wall for 1, +{NUMBER} s per submission", out), out
-
-
 def test_cohort_grades_the_same_notebooks_three_ways_with_equal_scores_for_honest_ones():
     out = run("cohort.py", "--students", "1", "--exercise", "neuron_gradient", "--jobs", "1")
     assert re.search(r"cohort: 1 students x 1 exercises = 1 notebooks \(neuron_gradient\)", out), out
