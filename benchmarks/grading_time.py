@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from grader.grading import JudgeServers, grade_exercise, run_folder
+from grader.grading import JudgeServer, grade_exercise, run_folder
 from grader.judge.proxy import StudentProxy
 from grader.manifests import load_manifests
 from grader.paths import ROOT
@@ -94,20 +94,20 @@ def main(argv=None) -> None:
     for mode, environment in (("warm", {}), ("cold", {"NNEX_COLD_START": "1"})):
         os.environ.update(environment)
         with run_folder():
-            servers = JudgeServers(1)
+            server = JudgeServer(1)
             try:
                 total = 0.0
                 for exercise in exercises:
                     for run in ("first", "next"):  # the first job also starts the server (and the zygote)
                         began = time.perf_counter()
-                        result = grade_exercise(servers, solutions, exercise, None)
+                        result = grade_exercise(server, solutions, exercise, None)
                         took = time.perf_counter() - began
                         total += took if run == "next" else 0.0
                         print(f"  {exercise.id} ({mode}, {run} job of a server): {took:.1f} s "
                               f"({result['score']:g}/{result['max_score']:g})")
                 print(f"one submission of {len(exercises)} exercises on a started server ({mode}): {total:.1f} s")
             finally:
-                servers.close()
+                server.close()
         for name in environment:
             os.environ.pop(name)
 

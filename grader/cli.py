@@ -209,7 +209,7 @@ def grade_command(args, console: Console) -> int:
     store = _open_store(_store_path(args), "grade")
     if store is None:
         return USAGE_ERROR
-    if args.cold_start:  # read by the judge servers, which inherit it
+    if args.cold_start:  # read by the judge server, which inherits it
         os.environ["NNEX_COLD_START"] = "1"
     harden_judge_process()
     submissions, interrupted = [], None

@@ -1,13 +1,14 @@
 """Grades submissions: a fresh judge per (submission, exercise), several at a time.
 
-The judges come from long-lived servers (grader/judge/worker.py) that import the heavy libraries
-once and fork one judge per job. The servers are started by this process's main thread, in
-sessions of their own: a Ctrl-C at the terminal reaches only this process, which then stops them,
-and when this process dies, however it dies, they die with it (and their judges and sandboxes
-with them).
+The judges come from a long-lived server (grader/judge/worker.py) that imports the heavy libraries
+once and forks one judge per job, several at once. The server is started by this process's main
+thread, in a session of its own: a Ctrl-C at the terminal reaches only this process, which then
+stops it, and when this process dies, however it dies, the server dies with it (and its judges and
+sandboxes with it).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import queue
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from decimal import Decimal
@@ -42,7 +44,7 @@ def _alive(pid: int) -> bool:
 @contextmanager
 def run_folder():
     """A temporary folder for everything of one run (extracted zips, the judges' and the sandboxes'
-    folders: TMPDIR for this process and the servers it starts), removed when the run ends. The
+    folders: TMPDIR for this process and the server it starts), removed when the run ends. The
     folders of runs that were killed (kill -9 leaves no chance to clean up) go at the next start."""
     base = Path(tempfile.gettempdir())
     for stale in base.glob("nnex-run-*"):
@@ -80,15 +82,21 @@ def server_environment() -> dict[str, str]:
                 OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
-class JudgeServers:
-    """A pool of judge servers; each runs one job at a time."""
+class JudgeServer:
+    """A judge server (grader/judge/worker.py) running up to ``count`` jobs at once, a judge forked
+    for each: its start, its libraries and its warm sandboxes' zygotes are had once, not once per
+    job at a time."""
 
     def __init__(self, count: int):
-        self.idle: queue.SimpleQueue[subprocess.Popen] = queue.SimpleQueue()
+        self.slots = threading.Semaphore(count)
+        self.lock = threading.Lock()  # over the server's input, the jobs waiting and the servers ended
+        self.waiting: dict[int, tuple[subprocess.Popen, queue.SimpleQueue]] = {}
+        self.ended: set[subprocess.Popen] = set()
+        self.job_ids = itertools.count()
         self.started: list[subprocess.Popen] = []
         self.stopped = False
-        for _ in range(count):  # from this thread: a server dies when the thread that started it ends
-            self.idle.put(self._start())
+        # from this thread: a server dies when the thread that started it ends; none for no job (it imports torch)
+        self.server = self._start() if count else None
 
     def _start(self) -> subprocess.Popen:
         parent = os.getpid()
@@ -97,29 +105,43 @@ class JudgeServers:
             stderr=subprocess.DEVNULL, text=True, start_new_session=True, preexec_fn=lambda: die_with_parent(parent),
             env=server_environment())
         self.started.append(server)
+        threading.Thread(target=self._hand_out_answers, args=(server,), daemon=True).start()
         return server
 
+    def _hand_out_answers(self, server: subprocess.Popen) -> None:
+        """Give each answer to the job that waits for it; once the server stops, None to each of its
+        jobs still waiting."""
+        for line in server.stdout:
+            answer = json.loads(line)
+            with self.lock:
+                self.waiting.pop(answer["id"])[1].put(answer["result"])
+        with self.lock:
+            self.ended.add(server)
+            for job in [job for job, (owner, _) in self.waiting.items() if owner is server]:
+                self.waiting.pop(job)[1].put(None)
+
     def run(self, exercise, source: str, notes: list[str], figures_dir: Path | None) -> dict:
-        server = self.idle.get()
-        if self.stopped:
-            self.idle.put(server)
-            return not_graded(exercise, "error", "grading was interrupted", notes)
-        if server.poll() is not None:  # it died with its last job: the next job gets a new one
-            server = self._start()
-        job = {"manifest": str(exercise.manifest_path), "source": source, "notes": notes,
-               "timeout": exercise.limits.total_timeout_s + JUDGE_MARGIN_S,
-               "figures_dir": str(figures_dir) if figures_dir else None}
-        try:
-            server.stdin.write(json.dumps(job) + "\n")
-            server.stdin.flush()
-            answer = server.stdout.readline()
-        except (OSError, ValueError):
-            answer = ""
-        self.idle.put(server)
-        if not answer:  # the server died: this job is lost
-            server.kill()
-            return not_graded(exercise, "error", "internal grader error: the judge server stopped", notes)
-        return json.loads(answer)
+        with self.slots:
+            with self.lock:
+                if self.stopped:
+                    return not_graded(exercise, "error", "grading was interrupted", notes)
+                if self.server in self.ended:  # it died with its jobs: the next job gets a new one
+                    self.server = self._start()
+                job_id, answer = next(self.job_ids), queue.SimpleQueue()
+                self.waiting[job_id] = (self.server, answer)
+                job = {"id": job_id, "manifest": str(exercise.manifest_path), "source": source, "notes": notes,
+                       "timeout": exercise.limits.total_timeout_s + JUDGE_MARGIN_S,
+                       "figures_dir": str(figures_dir) if figures_dir else None}
+                try:
+                    self.server.stdin.write(json.dumps(job) + "\n")
+                    self.server.stdin.flush()
+                except (OSError, ValueError):
+                    pass  # the server has died: its jobs, this one among them, are answered None
+            result = answer.get()
+        if result is None:
+            why = "grading was interrupted" if self.stopped else "internal grader error: the judge server stopped"
+            return not_graded(exercise, "error", why, notes)
+        return result
 
     def kill(self) -> None:
         self.stopped = True
@@ -127,17 +149,16 @@ class JudgeServers:
             server.kill()
 
     def close(self) -> None:
-        for server in self.started:  # every server is told first, so that they end side by side
+        for server in self.started:
             if server.poll() is None:
                 try:
                     server.stdin.close()
                 except OSError:
                     pass
-        for server in self.started:
             server.wait()
 
 
-def grade_exercise(servers: JudgeServers, submission: Submission, exercise, figures_dir: Path | None) -> dict:
+def grade_exercise(server: JudgeServer, submission: Submission, exercise, figures_dir: Path | None) -> dict:
     """The exercise's result for the submission (SPEC.md's JSON), its scores rounded to the
     manifest's resolution; with the written answers of the student's file, to be graded by hand."""
     answers = []
@@ -152,7 +173,7 @@ def grade_exercise(servers: JudgeServers, submission: Submission, exercise, figu
             else:
                 source, notes, origins = student_code(path)
                 answers = written_answers(path, answer_cells(exercise.exercise_dir / exercise.student_file))
-                result = servers.run(exercise, source, submission.notes + notes, figures_dir)
+                result = server.run(exercise, source, submission.notes + notes, figures_dir)
                 if origins:
                     result = in_notebook_cells(result, origins, exercise.student_file)
         except SubmissionError as error:
@@ -190,30 +211,30 @@ def _pairs(submissions: list[Submission], exercises: list, count_missing: bool) 
 
 
 def _expected_cost(pair: tuple[Submission, object]) -> int:
-    """Orders the jobs, longest first, so that no long one starts last while the other servers idle:
+    """Orders the jobs, longest first, so that no long one starts last while the other judges idle:
     a PyTorch exercise takes seconds where a NumPy one takes well under one."""
     return 1 if pair[1].library == "torch" else 0
 
 
 def grade(submissions: list[Submission], exercises: list, jobs: int, figures_dir: Path | None = None,
-          count_missing: bool = False, on_result=None, judges=JudgeServers) -> list[dict]:
+          count_missing: bool = False, on_result=None, judges=JudgeServer) -> list[dict]:
     """Results in the order of ``submissions``, each with its exercises in manifest order.
 
     Only the exercises a submission holds count, unless ``count_missing`` (see _pairs). With
     ``figures_dir``, the tests' pictures of a submission go to its folder there
     (reports.feedback_name). ``on_result(submission, exercise result)`` is called as each exercise
-    is graded. A KeyboardInterrupt stops the servers and raises GradingInterrupted with the
-    exercises graded so far. ``judges(count)`` gives what runs the jobs: by default ``count`` local
-    judge servers; grader/distributed gives the judges of a Dask cluster.
+    is graded. A KeyboardInterrupt stops the server and raises GradingInterrupted with the
+    exercises graded so far. ``judges(count)`` gives what runs the jobs: by default a local judge
+    server running ``count`` at once; grader/distributed gives the judges of a Dask cluster.
     """
     pairs, judged = _pairs(submissions, exercises, count_missing)
     results: dict[int, dict] = {}
-    servers = judges(min(jobs, judged))  # a server imports torch: none is started for nothing
+    judging = judges(min(jobs, judged))
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     interrupted = False
     try:
         longest_first = sorted(range(len(pairs)), key=lambda i: _expected_cost(pairs[i]), reverse=True)
-        pending = {pool.submit(grade_exercise, servers, pairs[i][0], pairs[i][1],
+        pending = {pool.submit(grade_exercise, judging, pairs[i][0], pairs[i][1],
                                figures_dir / feedback_name(pairs[i][0].id) if figures_dir else None): i
                    for i in longest_first}
         while pending:
@@ -225,10 +246,10 @@ def grade(submissions: list[Submission], exercises: list, jobs: int, figures_dir
                     on_result(pairs[index][0], results[index])
     except KeyboardInterrupt:
         interrupted = True
-        servers.kill()  # the judges and their sandboxes die with their servers
+        judging.kill()  # the judges and their sandboxes die with their server
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        servers.close()
+        judging.close()
     graded = []
     for submission in submissions:
         mine = [results[i] for i, (s, _) in enumerate(pairs) if s is submission and i in results]

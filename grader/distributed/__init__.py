@@ -1,7 +1,7 @@
 """Grading on a dask.distributed cluster: ``nnex grade --scheduler ADDRESS``.
 
-Each worker (with the project installed, as for local grading) runs judge servers and sandboxes
-exactly as the local pool does, one server per worker thread, started by a worker plugin when the
+Each worker (with the project installed, as for local grading) runs a judge server and sandboxes
+exactly as local grading does, running a job per worker thread at once, started by a worker plugin when the
 worker starts (also a worker that replaces a dead one). The machine that runs ``nnex grade`` sends
 each (submission, exercise) job as plain data (the exercise's id, the student's code, the notes)
 and gets back the result and its pictures, which go to its results store there. A worker that dies

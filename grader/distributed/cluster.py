@@ -20,16 +20,17 @@ PLUGIN = "nnex-judges"
 CONNECT_TIMEOUT = "30s"
 
 
-class JudgeServersOnWorker(WorkerPlugin):
-    """One judge server per worker thread, started with the worker, in a run folder of its own."""
+class JudgeServerOnWorker(WorkerPlugin):
+    """A judge server per worker, running a job per worker thread at once, started with the worker, in a
+    run folder of its own."""
 
     def setup(self, worker):
         harden_judge_process()
         self.stack = ExitStack()
         self.run = self.stack.enter_context(grading.run_folder())
-        self.servers = grading.JudgeServers(worker.state.nthreads)  # from the worker's main thread
-        self.stack.callback(self.servers.close)
-        self.stack.callback(self.servers.kill)
+        self.server = grading.JudgeServer(worker.state.nthreads)  # from the worker's main thread
+        self.stack.callback(self.server.close)
+        self.stack.callback(self.server.kill)
 
     def teardown(self, worker):
         self.stack.close()
@@ -48,7 +49,7 @@ def judge_on_worker(exercise_id: str, grader_version: str, source: str, notes: l
                 "tests, manifest, reference or isolation differ from the calling machine's)")
     figures_dir = Path(tempfile.mkdtemp(prefix="nnex-figures-", dir=judges.run)) if with_pictures else None
     try:
-        result = judges.servers.run(exercise, source, notes, figures_dir)
+        result = judges.server.run(exercise, source, notes, figures_dir)
         pictures = {name: (figures_dir / name).read_bytes() for name in result.get("figures", [])
                     if figures_dir and (figures_dir / name).is_file()}
     finally:
@@ -58,7 +59,7 @@ def judge_on_worker(exercise_id: str, grader_version: str, source: str, notes: l
 
 
 class ClusterJudges:
-    """What grading.grade runs its jobs with, as with its local JudgeServers, but on the cluster."""
+    """What grading.grade runs its jobs with, as with its local JudgeServer, but on the cluster."""
 
     def __init__(self, client: Client, isolation_text: str, count: int):
         self.client, self.isolation = client, isolation_text
@@ -110,7 +111,7 @@ def cluster_judges(address: str):
         threads = sum(client.nthreads().values())
         if not threads:
             raise ClusterError(f"the Dask scheduler at {address} has no worker")
-        client.register_plugin(JudgeServersOnWorker(), name=PLUGIN)
+        client.register_plugin(JudgeServerOnWorker(), name=PLUGIN)
         yield functools.partial(ClusterJudges, client, isolation().text), threads
     finally:
         client.close()

@@ -2,9 +2,11 @@
 
     python -m grader.judge.worker      # one JSON job per line on stdin, one JSON result per line out
 
-job: {"manifest": path, "source": the student's code as text, "notes": [...], "timeout": seconds,
-"figures_dir": where the tests' pictures go, or null for none}.
-This process imports pytest, NumPy and torch once, then forks a fresh judge for each job: the
+job: {"id": the job's, "manifest": path, "source": the student's code as text, "notes": [...],
+"timeout": seconds, "figures_dir": where the tests' pictures go, or null for none}; result:
+{"id": the job's, "result": the exercise's result}, in the order the judges end.
+This process imports pytest, NumPy and torch once, then forks a fresh judge for each job as it
+arrives, beside the judges at work (the grading process sends as many at once as it runs): the
 judge checks the source and runs the exercise's public and hidden tests with pytest, ``student``
 being a proxy to a sandboxed child, and sends back the exercise's result (the JSON of SPEC.md).
 A judge that outlives its job's timeout is killed, and everything below it with it.
@@ -21,6 +23,7 @@ import signal
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -74,28 +77,38 @@ def _limit_judge_memory() -> None:
     resource.setrlimit(kind, (limit, hard))
 
 
-def run_job(job: dict) -> dict:
-    """Fork a fresh judge for ``job`` and return its result.
+@dataclass
+class Judging:
+    """A judge at work on one job."""
+    job: dict
+    exercise: object
+    pid: int
+    result_fd: int  # the read end of the pipe the judge writes its result to
+    deadline: float
+    folder: str  # the judge's temporary files (its sandboxes' folders among them)
+    chunks: list[bytes] = field(default_factory=list)
 
-    The judge's temporary files (its sandboxes' folders among them) go to a folder of the job's,
-    removed when the judge is done, however it ended.
-    """
+
+def start_judge(job: dict, others: list[Judging]) -> Judging:
+    """Fork a fresh judge for ``job``; ``others`` are the judges at work beside it."""
     exercise = load_manifest(Path(job["manifest"]))
     warm.prepare(exercise.library, exercise.forbidden)  # once per server: every judge forked after has it
-    job_tmp = tempfile.mkdtemp(prefix="nnex-job-")
+    folder = tempfile.mkdtemp(prefix="nnex-job-")
     read_fd, write_fd = os.pipe()
     server = os.getpid()
     # the judge's collections (pytest ends with two) then leave torch's and pytest's objects alone:
-    # a sixth of a NumPy exercise's time otherwise
+    # a third of a NumPy exercise's job otherwise
     gc.freeze()
     pid = os.fork()
     if pid == 0:  # the judge
         try:
             os.close(read_fd)
+            for other in others:  # another job's result is not this judge's to read
+                os.close(other.result_fd)
             die_with_parent(server)
             harden_judge_process()
             _limit_judge_memory()
-            tempfile.tempdir = job_tmp
+            tempfile.tempdir = folder
             try:
                 figures_dir = Path(job["figures_dir"]) if job.get("figures_dir") else None
                 result = grade(exercise, job["source"], job["notes"], figures_dir)
@@ -108,30 +121,33 @@ def run_job(job: dict) -> dict:
         finally:
             os._exit(0)
     os.close(write_fd)
-    chunks, deadline = [], time.monotonic() + job["timeout"]
-    while (left := deadline - time.monotonic()) > 0 and select.select([read_fd], [], [], left)[0]:
-        chunk = os.read(read_fd, 2**20)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_fd)
-    timed_out = time.monotonic() >= deadline
+    return Judging(job, exercise, pid, read_fd, time.monotonic() + job["timeout"], folder)
+
+
+def finish_judge(judging: Judging, timed_out: bool, others: list[Judging]) -> dict:
+    """The result of a judge that wrote it, or ran out of time (it is killed); what it started is
+    killed with it, and its folder removed. ``others`` are the judges still at work."""
     if timed_out:
-        os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    kill_descendants()
-    shutil.rmtree(job_tmp, ignore_errors=True)
-    if timed_out:
-        return not_graded(exercise, "timeout", "grading did not finish within the exercise's time budget",
-                          job["notes"])
+        os.kill(judging.pid, signal.SIGKILL)
+    os.close(judging.result_fd)
     try:
-        return json.loads(b"".join(chunks))
+        os.waitpid(judging.pid, 0)
+    except ChildProcessError:  # reaped already, by the sweep after another judge
+        pass
+    kill_descendants(spare={other.pid for other in others})  # what the judge left (its orphans come here)
+    shutil.rmtree(judging.folder, ignore_errors=True)
+    exercise, notes = judging.exercise, judging.job["notes"]
+    if timed_out:
+        return not_graded(exercise, "timeout", "grading did not finish within the exercise's time budget", notes)
+    try:
+        return json.loads(b"".join(judging.chunks))
     except ValueError:
-        return not_graded(exercise, "error", "internal grader error: the judge stopped without a result",
-                          job["notes"])
+        return not_graded(exercise, "error", "internal grader error: the judge stopped without a result", notes)
 
 
 def serve() -> None:
+    """Start a judge for each job read from stdin as soon as it arrives, beside those at work, and
+    write each result, tagged with its job's "id", as soon as its judge is done."""
     import torch  # the references' library: imported once, inherited by every judge
 
     torch.set_num_threads(1)  # judges run side by side, one per core, like their sandboxed children
@@ -140,9 +156,35 @@ def serve() -> None:
     os.dup2(2, 1)  # what pytest prints must not mix with the results
     harden_judge_process()  # the orphans of a killed judge come back here to be swept
     isolation()  # probed once here, inherited by every judge (not once per job)
-    for line in sys.stdin:
-        results.write(json.dumps(run_job(json.loads(line))) + "\n")
-        results.flush()
+    at_work: dict[int, Judging] = {}  # by result_fd
+    unread, reading = b"", True
+    while reading or at_work:
+        first_deadline = min((j.deadline for j in at_work.values()), default=None)
+        wait = None if first_deadline is None else max(0.0, first_deadline - time.monotonic())
+        ready = select.select(([0] if reading else []) + list(at_work), [], [], wait)[0]
+        now = time.monotonic()
+        ended = []  # (judge, whether it ran out of time)
+        for fd in ready:
+            if fd == 0:
+                continue
+            judging = at_work[fd]
+            chunk = b"" if now >= judging.deadline else os.read(fd, 2**20)
+            judging.chunks.append(chunk)
+            if not chunk:
+                ended.append((judging, now >= judging.deadline))
+        ended += [(j, True) for j in at_work.values() if now >= j.deadline and j.result_fd not in ready]
+        for judging, timed_out in ended:
+            del at_work[judging.result_fd]
+            result = finish_judge(judging, timed_out, list(at_work.values()))
+            results.write(json.dumps({"id": judging.job["id"], "result": result}) + "\n")
+            results.flush()
+        if 0 in ready:
+            data = os.read(0, 2**20)
+            reading = bool(data)
+            *lines, unread = (unread + data).split(b"\n")
+            for line in lines:
+                judging = start_judge(json.loads(line), list(at_work.values()))
+                at_work[judging.result_fd] = judging
     warm.close_all()
     os._exit(0)  # every result is written: the interpreter's teardown of torch (half a second) is skipped
 

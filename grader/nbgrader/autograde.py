@@ -30,7 +30,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from grader.grading import JudgeServers, grade_exercise
+from grader.grading import JudgeServer, grade_exercise
 from grader.manifests import ManifestError, load_manifest
 from grader.nbgrader.course import TEST_CELL_PREFIX, group_points
 from grader.paths import MANIFESTS
@@ -40,24 +40,24 @@ from grader.submissions import open_submission
 
 ERROR_NAME = "NotPassed"  # the ename of a test cell's error output
 
-_servers: JudgeServers | None = None
-_servers_lock = threading.Lock()
+_server: JudgeServer | None = None
+_server_lock = threading.Lock()
 
 
-def _judge_servers() -> JudgeServers:
-    """One pool for the whole nbgrader run: the judge server starts once, not once per notebook.
+def _judge_server() -> JudgeServer:
+    """One judge server for the whole nbgrader run: it starts once, not once per notebook.
 
     As `nnex grade` does, this process becomes the reaper of the judges' orphans and unreadable
     to other processes, and kills what is left below it when it exits.
     """
-    global _servers
-    with _servers_lock:
-        if _servers is None:
+    global _server
+    with _server_lock:
+        if _server is None:
             harden_judge_process()
-            _servers = JudgeServers(1)
+            _server = JudgeServer(1)
             atexit.register(kill_descendants)
-            atexit.register(_servers.close)  # runs first: atexit goes in reverse order
-        return _servers
+            atexit.register(_server.close)  # runs first: atexit goes in reverse order
+        return _server
 
 
 def is_test_cell(cell) -> bool:
@@ -104,7 +104,7 @@ def grade_notebook(exercise, nb: NotebookNode) -> tuple[dict, dict[str, list[Not
         submission = open_submission(path, {exercise.student_file})
         drawn = Path(folder) / "pictures"
         try:
-            result = grade_exercise(_judge_servers(), submission, exercise, figures_dir=drawn)
+            result = grade_exercise(_judge_server(), submission, exercise, figures_dir=drawn)
         finally:
             submission.close()
         group_of = {test.name: test.group for test in exercise.tests}

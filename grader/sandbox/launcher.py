@@ -103,15 +103,15 @@ def _process_table() -> dict[int, int]:
 SPARED: set[int] = set()  # this process's warm zygotes (warm.py): they kill their own children
 
 
-def kill_descendants() -> int:
+def kill_descendants(spare: set[int] = frozenset()) -> int:
     """SIGKILL every process below this one (daemons included, as this is a subreaper) but the
-    zygotes in SPARED and what is below them; reap them."""
+    zygotes in SPARED, the processes in ``spare`` and what is below them; reap them."""
     killed = 0
     for _ in range(50):
         table = _process_table()
         below, frontier = set(), {os.getpid()}
         while frontier:
-            frontier = {pid for pid, parent in table.items() if parent in frontier} - below - SPARED
+            frontier = {pid for pid, parent in table.items() if parent in frontier} - below - SPARED - spare
             below |= frontier
         if not below:
             break
