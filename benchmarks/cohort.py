@@ -10,7 +10,7 @@ released notebook with the answers filled in, as a student hands it in. The same
 
 (a) stock: `nbgrader autograde` with nbgrader's own Execute, in a course whose test cells run, in the
     student's kernel, the group's hidden tests (imported from grader/hidden/) and public tests with
-    pytest, as a course without nn-exercises' grader would (make_stock; a cell
+    pytest, as a course without nn-exercises' grader would (make_stock and stock_course/kernel_tests.py; a cell
     may run for 300 s instead of nbgrader's 30, which a training exercise needs on a loaded machine);
 (b) ours in nbgrader: `nbgrader autograde` in the course that `nnex nbgrader init` writes, our
     SandboxedGrading in place of Execute;
@@ -29,6 +29,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,7 @@ from grader.nbgrader.course import assignment_name, init_course, solved_notebook
 from grader.paths import ROOT
 
 CATALOGUE = ROOT / "tests" / "catalogue"
+KERNEL_TESTS = Path(__file__).resolve().parent / "stock_course" / "kernel_tests.py"
 STOCK_CELL_TIMEOUT_S = 300
 GRADERS = ("stock", "ours", "nnex")
 LABELS = {"stock": "stock nbgrader autograde", "ours": "nbgrader autograde, our preprocessor",
@@ -77,10 +79,12 @@ def public_names(exercise) -> set[str]:
 
 
 def make_stock(course: Path, exercise) -> None:
-    """Turn an init-made course into a stock one: Execute, and test cells that run the tests in the kernel."""
+    """Turn an init-made course into a stock one: Execute, and test cells that run the tests in the
+    kernel: the group's hidden tests with pytest (stock_course/kernel_tests.py), then its public ones."""
     (course / "nbgrader_config.py").write_text(STOCK_CONFIG)
-    path = course / "source" / assignment_name(exercise) / f"{exercise.module}.ipynb"
-    nb = nbformat.read(path, as_version=4)
+    folder = course / "source" / assignment_name(exercise)
+    shutil.copy(KERNEL_TESTS, folder / KERNEL_TESTS.name)
+    nb = nbformat.read(folder / f"{exercise.module}.ipynb", as_version=4)
     groups = {f"tests-{g['name']}": [t["test"] for t in g["tests"]] for g in exercise.groups}
     for cell in nb.cells:
         if not is_test_cell(cell):
@@ -88,12 +92,13 @@ def make_stock(course: Path, exercise) -> None:
         hidden = [n for n in groups[cell.metadata["nbgrader"]["grade_id"]] if n not in public_names(exercise)]
         lines = cell.source.splitlines()
         header = [line for line in lines if line.startswith("#")]
-        public_calls = [line for line in lines if not line.startswith(("#", "from nnex_notebook"))]
-        cell.source = "\n".join([  # the hidden tests first, so that a failing one prints its source
-            *header, "from nnex_notebook import run_public_tests", "### BEGIN HIDDEN TESTS",
-            f"run_public_tests(globals(), {str(exercise.hidden_test_file)!r}, {hidden!r})",
-            "### END HIDDEN TESTS", *public_calls])
-    nbformat.write(nb, path)
+        public_calls = [line for line in lines if not line.startswith("#")]
+        hidden_calls = [f"from {KERNEL_TESTS.stem} import run_hidden_tests",
+                        f"run_hidden_tests(globals(), {str(exercise.hidden_test_file)!r}, {hidden!r})"]
+        # the hidden tests first, so that a failing one prints its source
+        cell.source = "\n".join([*header, "### BEGIN HIDDEN TESTS", *hidden_calls, "### END HIDDEN TESTS",
+                                 *public_calls] if hidden else lines)
+    nbformat.write(nb, folder / f"{exercise.module}.ipynb")
 
 
 def honest_notebooks(course: Path, exercise) -> dict[str, nbformat.NotebookNode]:

@@ -45,9 +45,10 @@ def test_torch_reference_time_prints_the_cpu_figures():
 
 
 def test_cohort_grades_the_same_notebooks_three_ways_with_equal_scores_for_honest_ones():
-    out = run("cohort.py", "--students", "1", "--exercise", "neuron_gradient", "--jobs", "1")
-    assert re.search(r"cohort: 1 students x 1 exercises = 1 notebooks \(neuron_gradient\)", out), out
-    assert re.search(r"neuron_gradient +1 notebooks, +1 honest; scores that differ: 0", out), out
+    # numpy_mlp: its hidden tests take fixtures of their own, which the stock kernel must give too
+    out = run("cohort.py", "--students", "1", "--exercise", "numpy_mlp", "--jobs", "1")
+    assert re.search(r"cohort: 1 students x 1 exercises = 1 notebooks \(numpy_mlp\)", out), out
+    assert re.search(r"numpy_mlp +1 notebooks, +1 honest; scores that differ: 0", out), out
     for label in ("stock nbgrader autograde", "nbgrader autograde, our preprocessor", "nnex grade --jobs 1"):
         assert re.search(rf"{label} *: +{NUMBER} s wall, +{NUMBER} s CPU", out), out
     for label in ("nbgrader autograde, our preprocessor", "nnex grade"):
