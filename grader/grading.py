@@ -89,7 +89,8 @@ class JudgeServer:
 
     def __init__(self, count: int):
         self.slots = threading.Semaphore(count)
-        self.lock = threading.Lock()  # over the server's input, the jobs waiting and the servers ended
+        self.lock = threading.Lock()  # over the jobs waiting, the servers ended and which server is current
+        self.writing = threading.Lock()  # one job at a time on a server's input
         self.waiting: dict[int, tuple[subprocess.Popen, queue.SimpleQueue]] = {}
         self.ended: set[subprocess.Popen] = set()
         self.job_ids = itertools.count()
@@ -127,14 +128,16 @@ class JudgeServer:
                     return not_graded(exercise, "error", "grading was interrupted", notes)
                 if self.server in self.ended:  # it died with its jobs: the next job gets a new one
                     self.server = self._start()
-                job_id, answer = next(self.job_ids), queue.SimpleQueue()
-                self.waiting[job_id] = (self.server, answer)
-                job = {"id": job_id, "manifest": str(exercise.manifest_path), "source": source, "notes": notes,
-                       "timeout": exercise.limits.total_timeout_s + JUDGE_MARGIN_S,
-                       "figures_dir": str(figures_dir) if figures_dir else None}
+                server, job_id, answer = self.server, next(self.job_ids), queue.SimpleQueue()
+                self.waiting[job_id] = (server, answer)
+            job = {"id": job_id, "manifest": str(exercise.manifest_path), "source": source, "notes": notes,
+                   "timeout": exercise.limits.total_timeout_s + JUDGE_MARGIN_S,
+                   "figures_dir": str(figures_dir) if figures_dir else None}
+            # not under self.lock: the server may be waiting for its answers to be taken before it reads
+            with self.writing:
                 try:
-                    self.server.stdin.write(json.dumps(job) + "\n")
-                    self.server.stdin.flush()
+                    server.stdin.write(json.dumps(job) + "\n")
+                    server.stdin.flush()
                 except (OSError, ValueError):
                     pass  # the server has died: its jobs, this one among them, are answered None
             result = answer.get()
