@@ -122,12 +122,11 @@ def kill_descendants(spare: set[int] = frozenset()) -> int:
             except ProcessLookupError:
                 pass
         time.sleep(0.01)
-        while True:
+        for pid in below:  # only those killed: a spared child that ended is its owner's to reap (and its pid stays its)
             try:
-                if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                    break
-            except ChildProcessError:
-                break
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # not a child of this process (yet): it comes here once its parent is gone
+                pass
     return killed
 
 
