@@ -128,11 +128,14 @@ def finish_judge(judging: Judging, timed_out: bool, others: list[Judging]) -> di
     """The result of a judge that wrote it, or ran out of time (it is killed); what it started is
     killed with it, and its folder removed. ``others`` are the judges still at work."""
     if timed_out:
-        os.kill(judging.pid, signal.SIGKILL)
+        try:
+            os.kill(judging.pid, signal.SIGKILL)
+        except ProcessLookupError:  # reaped already: never a reason to lose the jobs beside it
+            pass
     os.close(judging.result_fd)
     try:
         os.waitpid(judging.pid, 0)
-    except ChildProcessError:  # reaped already, by the sweep after another judge
+    except ChildProcessError:  # reaped already
         pass
     kill_descendants(spare={other.pid for other in others})  # what the judge left (its orphans come here)
     shutil.rmtree(judging.folder, ignore_errors=True)
