@@ -112,14 +112,18 @@ class JudgeServer:
     def _hand_out_answers(self, server: subprocess.Popen) -> None:
         """Give each answer to the job that waits for it; once the server stops, None to each of its
         jobs still waiting."""
-        for line in server.stdout:
-            answer = json.loads(line)
+        try:
+            for line in server.stdout:
+                answer = json.loads(line)
+                with self.lock:
+                    self.waiting.pop(answer["id"])[1].put(answer["result"])
+        except (OSError, ValueError, KeyError, TypeError):  # an answer cut short: the server died as it wrote
+            server.kill()
+        finally:
             with self.lock:
-                self.waiting.pop(answer["id"])[1].put(answer["result"])
-        with self.lock:
-            self.ended.add(server)
-            for job in [job for job, (owner, _) in self.waiting.items() if owner is server]:
-                self.waiting.pop(job)[1].put(None)
+                self.ended.add(server)
+                for job in [job for job, (owner, _) in self.waiting.items() if owner is server]:
+                    self.waiting.pop(job)[1].put(None)
 
     def run(self, exercise, source: str, notes: list[str], figures_dir: Path | None) -> dict:
         with self.slots:

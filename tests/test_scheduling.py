@@ -1,6 +1,8 @@
 """How grading spreads its jobs over the judges: longest first, one thread per judge."""
+import queue
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -77,3 +79,57 @@ def test_a_server_that_dies_costs_only_its_jobs_and_the_next_job_gets_a_new_one(
             server.close()
     assert after["status"] == "graded" and after["score"] == exercise.max_score, after
     assert len(server.started) == 2
+
+
+def _in_a_process_of_its_own(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (a sweep kills what is below the process that sweeps)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_sweep_after_a_judge_leaves_a_judge_beside_it_that_ended_to_the_server():
+    # a judge beside it that has just ended is the server's to reap: reaped by the sweep, its pid
+    # could be another process's by the time the server kills it (its job out of time)
+    assert _in_a_process_of_its_own(
+        "import os, time\n"
+        "from grader.sandbox.launcher import kill_descendants\n"
+        "ended = os.fork()\n"
+        "if ended == 0: os._exit(7)\n"
+        "left = os.fork()\n"
+        "if left == 0: time.sleep(60); os._exit(0)\n"
+        "time.sleep(0.2)\n"
+        "kill_descendants(spare={ended})\n"
+        "print(os.waitpid(ended, os.WNOHANG) == (ended, 7 << 8), os.path.exists(f'/proc/{left}'))\n") == "True False"
+
+
+def test_a_judge_out_of_time_that_was_reaped_already_does_not_stop_the_server():
+    assert _in_a_process_of_its_own(
+        "import os, tempfile\n"
+        "from grader.judge.worker import Judging, finish_judge\n"
+        "from grader.manifests import load_manifests\n"
+        "pid = os.fork()\n"
+        "if pid == 0: os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "read_fd, write_fd = os.pipe()\n"
+        "judging = Judging({'id': 0, 'notes': []}, load_manifests()['neuron_gradient'], pid, read_fd, 0.0,\n"
+        "                  tempfile.mkdtemp())\n"
+        "print(finish_judge(judging, True, [])['status'])\n") == "timeout"
+
+
+def test_a_server_that_dies_in_the_middle_of_an_answer_costs_only_its_jobs(monkeypatch, tmp_path):
+    # killed while it writes a long answer: the grading must not wait for the rest forever
+    fake = tmp_path / "server"
+    fake.write_text(f"#!{sys.executable}\nimport sys\nsys.stdin.readline()\n"
+                    "sys.stdout.write('{\"id\": 0, \"result\": {\"status\": \"gra'); sys.stdout.flush()\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(grading, "sys", SimpleNamespace(executable=str(fake)))
+    exercise = MANIFESTS["neuron_gradient"]
+    server = grading.JudgeServer(1)
+    answers = queue.SimpleQueue()
+    try:  # a thread of its own, that the test does not wait for where the job is never answered
+        threading.Thread(target=lambda: answers.put(server.run(exercise, "", [], None)), daemon=True).start()
+        assert "the judge server stopped" in answers.get(timeout=30)["message"]
+    finally:
+        server.kill()
+        server.close()
