@@ -1,4 +1,5 @@
 """How grading spreads its jobs over the judges: longest first, one thread per judge."""
+import os
 import queue
 import subprocess
 import sys
@@ -133,3 +134,20 @@ def test_a_server_that_dies_in_the_middle_of_an_answer_costs_only_its_jobs(monke
     finally:
         server.kill()
         server.close()
+
+
+def test_a_judge_that_ended_in_time_but_is_seen_late_keeps_its_result():
+    # the server may be busy past a judge's deadline (starting a zygote): what the judge wrote counts
+    from grader.judge.worker import Judging, judges_ended
+
+    judges, still_open = [], []
+    for finished in (True, False):
+        read_fd, write_fd = os.pipe()
+        os.write(write_fd, b'{"status": "graded"}')
+        (os.close if finished else still_open.append)(write_fd)
+        judges.append(Judging({"id": 0, "notes": []}, None, 0, read_fd, deadline=0.0, folder=""))
+    ended = judges_ended(judges, ready=[], now=1.0)
+    for fd in [*still_open, *(judging.result_fd for judging in judges)]:
+        os.close(fd)
+    assert [(judging is judges[0], timed_out) for judging, timed_out in ended] == [(True, False), (False, True)]
+    assert b"".join(judges[0].chunks) == b'{"status": "graded"}'

@@ -148,6 +148,28 @@ def finish_judge(judging: Judging, timed_out: bool, others: list[Judging]) -> di
         return not_graded(exercise, "error", "internal grader error: the judge stopped without a result", notes)
 
 
+def judges_ended(at_work: list[Judging], ready: list[int], now: float) -> list[tuple[Judging, bool]]:
+    """The judges that are done, each with whether it ran out of time, after reading what the
+    ``ready`` ones wrote. A judge past its deadline has what it wrote read to the end first: one that
+    ended in time, seen late because the server was busy (starting a zygote), keeps its result."""
+    ended = []
+    for judging in at_work:
+        late = now >= judging.deadline
+        if judging.result_fd in ready or late:
+            while select.select([judging.result_fd], [], [], 0)[0]:
+                chunk = os.read(judging.result_fd, 2**20)
+                judging.chunks.append(chunk)
+                if not chunk:
+                    ended.append((judging, False))
+                    break
+                if not late:
+                    break  # the rest when it comes
+            else:
+                if late:
+                    ended.append((judging, True))
+    return ended
+
+
 def serve() -> None:
     """Start a judge for each job read from stdin as soon as it arrives, beside those at work, and
     write each result, tagged with its job's "id", as soon as its judge is done."""
@@ -165,18 +187,7 @@ def serve() -> None:
         first_deadline = min((j.deadline for j in at_work.values()), default=None)
         wait = None if first_deadline is None else max(0.0, first_deadline - time.monotonic())
         ready = select.select(([0] if reading else []) + list(at_work), [], [], wait)[0]
-        now = time.monotonic()
-        ended = []  # (judge, whether it ran out of time)
-        for fd in ready:
-            if fd == 0:
-                continue
-            judging = at_work[fd]
-            chunk = b"" if now >= judging.deadline else os.read(fd, 2**20)
-            judging.chunks.append(chunk)
-            if not chunk:
-                ended.append((judging, now >= judging.deadline))
-        ended += [(j, True) for j in at_work.values() if now >= j.deadline and j.result_fd not in ready]
-        for judging, timed_out in ended:
+        for judging, timed_out in judges_ended(list(at_work.values()), ready, time.monotonic()):
             del at_work[judging.result_fd]
             result = finish_judge(judging, timed_out, list(at_work.values()))
             results.write(json.dumps({"id": judging.job["id"], "result": result}) + "\n")
