@@ -68,3 +68,18 @@ def test_torch_attention_scores_zero_with_the_line_named(graded, case):
     first = re.search(rf"line (\d+): {name} is not allowed", result["message"])
     assert first, result["message"]
     assert name in source.splitlines()[int(first.group(1)) - 1]
+
+
+def test_the_masks_are_found_without_importing_the_modules_that_hold_them():
+    # importing torch._higher_order_ops to find flex_attention's file imports much of PyTorch's
+    # compiler: seconds before the first PyTorch job could start
+    code = ("import sys; from pathlib import Path\n"
+            "from grader.manifests import load_manifests\n"
+            "from grader.sandbox import forbidden_files, launcher\n"
+            "f = load_manifests()['attention'].forbidden\n"
+            "found = forbidden_files.masks(f.imports, f.modules, f.functions, tuple(launcher._bound_prefixes()))\n"
+            "print(len(found), sorted(m for m in sys.modules if m.startswith('torch.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    count, imported = out.split(" ", 1)
+    assert int(count) >= len(EXERCISE.forbidden.functions), out  # each function's file, patched
+    assert imported.strip() == "[]", out

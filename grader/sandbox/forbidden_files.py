@@ -16,6 +16,7 @@ original code: it is not there. Computed in the judge, which never runs the stud
 from __future__ import annotations
 
 import ast
+import importlib.machinery
 import importlib.util
 import sys
 from dataclasses import dataclass
@@ -35,15 +36,28 @@ def _message(name: str) -> str:
     return f"{name} is not available in this exercise: compute it yourself"
 
 
+def _find_spec(name: str):
+    """The spec of module ``name``, found in its parents' folders without importing them (importing
+    torch._higher_order_ops would import much of PyTorch's compiler: seconds); None if there is none."""
+    parts = name.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])
+        for depth in range(1, len(parts)):
+            if spec is None or not spec.submodule_search_locations:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth + 1]),
+                                                            list(spec.submodule_search_locations))
+    except (ImportError, ValueError, AttributeError):
+        return None
+    return spec
+
+
 def _module_file(dotted: str) -> tuple[str, Path] | None:
     """(module name, its source file) of the longest prefix of ``dotted`` that is a module."""
     parts = dotted.split(".")
     for split in range(len(parts) - 1, 0, -1):
         name = ".".join(parts[:split])
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError, AttributeError):
-            continue
+        spec = _find_spec(name)
         if spec is not None and spec.origin and spec.origin.endswith(".py"):
             return name, Path(spec.origin).resolve()
     return None
@@ -107,10 +121,7 @@ def masks(imports: tuple[str, ...], modules: tuple[str, ...], functions: tuple[s
     for package in imports:
         found += [Mask(path, REFUSED) for path in sorted(_package_copies(package))]
     for module in modules:
-        try:
-            spec = importlib.util.find_spec(module)
-        except (ImportError, ValueError, AttributeError):
-            spec = None
+        spec = _find_spec(module)
         if spec is None:
             continue
         for folder in spec.submodule_search_locations or ():
