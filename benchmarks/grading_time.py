@@ -39,7 +39,7 @@ TOYS = {"numpy": "import numpy as np\n\ndef double(x):\n    return 2 * x\n",
 def sandbox_figures(library: str, repeat: int) -> tuple[float, float]:
     toy = SimpleNamespace(module="toy", student_file="toy.py", support_files=(), exercise_dir=ROOT, library=library,
                           forbidden=Forbidden(), limits=Limits(30, 600, 2048, 60))
-    warm.prepare(library, toy.forbidden)
+    warm.prepare([(library, toy.forbidden)])
     starts, calls = [], []
     x = np.ones((100, 10))
     for _ in range(repeat):

@@ -75,7 +75,7 @@ def sandbox(tmp_path, request, monkeypatch):
     def make(source: str, **options) -> StudentProxy:
         exercise = _exercise(tmp_path, **options)
         if request.param == "warm":
-            warm.prepare("numpy", exercise.forbidden)
+            warm.prepare([("numpy", exercise.forbidden)])
             assert warm.zygote_for("numpy", exercise.forbidden) is not None
         proxy = StudentProxy(exercise, textwrap.dedent(source))
         proxies.append(proxy)

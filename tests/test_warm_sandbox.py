@@ -35,7 +35,7 @@ def child(tmp_path):
                                          exercise_dir=tmp_path, library=library, forbidden=Forbidden(),
                                          limits=Limits(call_timeout_s=60, total_timeout_s=120, memory_mb=2048,
                                                        cpu_s=60))
-        warm.prepare(library, exercise.forbidden)
+        warm.prepare([(library, exercise.forbidden)])
         assert warm.zygote_for(library, exercise.forbidden) is not None or not warm.start_mode()[0]
         proxy = StudentProxy(exercise, textwrap.dedent(source))
         proxies.append(proxy)
@@ -159,3 +159,28 @@ def test_a_torch_child_starts_from_a_fresh_generator_not_the_zygotes_warm_up(chi
     """
     draws = [child(source, library="torch").draw() for _ in range(2)]
     assert draws[0] == draws[1] and draws[0][2] is True
+
+
+def test_the_zygotes_a_batch_needs_start_side_by_side(monkeypatch):
+    # each takes a second or two to import PyTorch: one after the other, they would hold up the first jobs
+    events = []
+
+    class Starting:
+        def __init__(self, library, forbidden):
+            self.library = library
+            events.append(("start", library))
+
+        def wait_ready(self):
+            events.append(("ready", self.library))
+
+        def alive(self):
+            return True
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(warm, "Zygote", Starting)
+    monkeypatch.setattr(warm, "_ZYGOTES", {})
+    warm.prepare([("torch", Forbidden(functions=("a.b",))), ("torch", Forbidden()), ("numpy", Forbidden())])
+    assert [kind for kind, _ in events] == ["start"] * 3 + ["ready"] * 3
+    assert len(warm._ZYGOTES) == 3

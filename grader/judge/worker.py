@@ -89,10 +89,9 @@ class Judging:
     chunks: list[bytes] = field(default_factory=list)
 
 
-def start_judge(job: dict, others: list[Judging]) -> Judging:
-    """Fork a fresh judge for ``job``; ``others`` are the judges at work beside it."""
-    exercise = load_manifest(Path(job["manifest"]))
-    warm.prepare(exercise.library, exercise.forbidden)  # once per server: every judge forked after has it
+def start_judge(job: dict, exercise, others: list[Judging]) -> Judging:
+    """Fork a fresh judge for ``job`` (``exercise`` its manifest's); ``others`` are the judges at work
+    beside it."""
     folder = tempfile.mkdtemp(prefix="nnex-job-")
     read_fd, write_fd = os.pipe()
     server = os.getpid()
@@ -196,8 +195,12 @@ def serve() -> None:
             data = os.read(0, 2**20)
             reading = bool(data)
             *lines, unread = (unread + data).split(b"\n")
-            for line in lines:
-                judging = start_judge(json.loads(line), list(at_work.values()))
+            jobs = [json.loads(line) for line in lines]
+            exercises = [load_manifest(Path(job["manifest"])) for job in jobs]
+            # the zygotes these jobs need, started side by side (once per server: every judge forked after has them)
+            warm.prepare([(exercise.library, exercise.forbidden) for exercise in exercises])
+            for job, exercise in zip(jobs, exercises):
+                judging = start_judge(job, exercise, list(at_work.values()))
                 at_work[judging.result_fd] = judging
     warm.close_all()
     os._exit(0)  # every result is written: the interpreter's teardown of torch (half a second) is skipped

@@ -15,8 +15,8 @@ Warm starts need bubblewrap run as root (``isolation().drop_privileges``); witho
 NNEX_COLD_START=1 (``nnex grade --cold-start``), or with CUDA devices (a forked child's CUDA is
 not tested here), every child starts cold: ``start_mode()`` says which, for the report.
 
-``prepare(library, forbidden)`` starts the zygote for that pair in this process (the judge server
-does it before it forks a judge); ``zygote_for`` finds it, inherited by the judge.
+``prepare([(library, forbidden), ...])`` starts the zygotes for those pairs in this process, side by
+side (the judge server does it for the jobs it has read, before it forks their judges); ``zygote_for`` finds it, inherited by the judge.
 """
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ class Zygote:
     """A running zygote; ``spawn`` asks it for a child."""
 
     def __init__(self, library: str, forbidden: Forbidden):
+        """Start it; ``wait_ready`` waits until it can fork children (zygotes start side by side)."""
         self.folder = tempfile.mkdtemp(prefix="nnex-zygote-")
         self.process, self.owner = None, os.getpid()
         try:
@@ -88,11 +89,17 @@ class Zygote:
         finally:
             inside.close()
         launcher.SPARED.add(self.process.pid)  # this process's sweeps of its descendants leave it be
-        if not select.select([self.control], [], [], READY_TIMEOUT_S)[0]:
-            raise OSError("the warm sandbox did not start in time")
-        answer = self.control.recv(64)
-        if answer != b"ready":
-            raise OSError(f"the warm sandbox could not start: {answer.decode(errors='replace') or 'it exited'}")
+
+    def wait_ready(self) -> None:
+        try:
+            if not select.select([self.control], [], [], READY_TIMEOUT_S)[0]:
+                raise OSError("the warm sandbox did not start in time")
+            answer = self.control.recv(64)
+            if answer != b"ready":
+                raise OSError(f"the warm sandbox could not start: {answer.decode(errors='replace') or 'it exited'}")
+        except BaseException:
+            self.close()
+            raise
 
     def spawn(self, files: dict[str, str], runtime_config: dict, limits: launcher.Limits, uid: int,
               processes: int) -> tuple["WarmProcess", int, int]:
@@ -182,19 +189,28 @@ class WarmProcess:
 _ZYGOTES: dict[tuple[str, Forbidden], Zygote] = {}
 
 
-def prepare(library: str, forbidden: Forbidden) -> None:
-    """Start the zygote for (library, forbidden) in this process, if children start warm and it is
-    not running; where it cannot start, children start cold (the judge's child says why, if that fails too)."""
-    key = (library, forbidden)
-    zygote = _ZYGOTES.get(key)
-    if zygote is not None and zygote.alive():
+def prepare(pairs: list[tuple[str, Forbidden]]) -> None:
+    """Start the zygotes for these (library, forbidden) pairs in this process, side by side, where
+    children start warm and they are not running; where one cannot start, its children start cold
+    (the judge's child says why, if that fails too)."""
+    if not start_mode()[0]:
         return
-    if zygote is not None:
-        zygote.close()
-        del _ZYGOTES[key]
-    if start_mode()[0]:
+    starting = {}
+    for key in dict.fromkeys(pairs):
+        zygote = _ZYGOTES.pop(key, None)
+        if zygote is not None and zygote.alive():
+            _ZYGOTES[key] = zygote
+            continue
+        if zygote is not None:
+            zygote.close()
         try:
-            _ZYGOTES[key] = Zygote(library, forbidden)
+            starting[key] = Zygote(*key)
+        except OSError:
+            pass
+    for key, zygote in starting.items():
+        try:
+            zygote.wait_ready()
+            _ZYGOTES[key] = zygote
         except OSError:
             pass
 
