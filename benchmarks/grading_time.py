@@ -1,6 +1,6 @@
 """How long grading takes: the sandbox's overhead per (submission, exercise), and one submission.
 
-    .venv/bin/python benchmarks/grading_time.py [--repeat 5] [--exercise ID ...] [--jobs 1 2]
+    .venv/bin/python benchmarks/grading_time.py [--repeat 5] [--exercise ID ...] [--jobs 1 2] [--submissions N]
 
 Prints, for children forked warm (where the machine allows it, see grader/sandbox/warm.py), cold
 with full isolation (bubblewrap, when present) and cold with reduced isolation:
@@ -8,18 +8,22 @@ with full isolation (bubblewrap, when present) and cold with reduced isolation:
   NumPy file and for one that uses PyTorch;
 - call: one more round trip with a (100, 10) float64 array (median over 200 calls);
 then the wall-clock time of ``nnex grade solutions`` (the exercises asked for, at each --jobs, warm
-and with --cold-start), and of grading each exercise of solutions/ on a judge server: the first
-job (which starts the server) and the next, warm and cold. The machine's load average is printed with the figures: on a shared machine, run it
+and with --cold-start; of a batch of N copies of it with --submissions N), and of grading each
+exercise of solutions/ on a judge server: the first job (which starts the server) and the next,
+warm and cold. The machine's load average is printed with the figures: on a shared machine, run it
 several times and compare medians.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -60,6 +64,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=5, help="children started per figure (the median is shown)")
     parser.add_argument("--exercise", action="append", metavar="ID", help="only this exercise (repeatable)")
     parser.add_argument("--jobs", type=int, nargs="*", default=[1, 2], help="the --jobs of nnex grade solutions")
+    parser.add_argument("--submissions", type=int, default=1, metavar="N",
+                        help="nnex grade a batch of N copies of solutions/ (default: solutions/ alone)")
     parser.add_argument("--library", nargs="*", default=["numpy", "torch"], help="the toy children's libraries")
     args = parser.parse_args(argv)
     manifests = load_manifests()
@@ -84,12 +90,21 @@ def main(argv=None) -> None:
         isolation.cache_clear()
 
     only = [option for e in exercises for option in ("--exercise", e.id)]
-    for jobs in args.jobs:
-        for mode, cold in (("warm", []), ("cold", ["--cold-start"])):
-            began = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "grader", "grade", "solutions", *only, "--jobs", str(jobs), *cold],
-                           cwd=ROOT, check=True, capture_output=True)
-            print(f"nnex grade solutions --jobs {jobs} ({mode}): {time.perf_counter() - began:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="nnex-copies-") as copies:
+        batch, label = ["solutions"], "solutions"
+        if args.submissions > 1:  # each file changed by a comment: a batch grades the same file once
+            batch, label = [], f"{args.submissions} copies of solutions"
+            for k in range(args.submissions):
+                copy = shutil.copytree(ROOT / "solutions", Path(copies) / f"copy-{k + 1}")
+                for source in copy.rglob("*.py"):
+                    source.write_text(source.read_text() + f"\n# copy {k + 1}\n")
+                batch.append(str(copy))
+        for jobs in args.jobs:
+            for mode, cold in (("warm", []), ("cold", ["--cold-start"])):
+                began = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "grader", "grade", *batch, *only, "--jobs", str(jobs), *cold],
+                               cwd=ROOT, check=True, capture_output=True)
+                print(f"nnex grade {label} --jobs {jobs} ({mode}): {time.perf_counter() - began:.1f} s")
     solutions = open_submission(ROOT / "solutions", {m.student_file for m in manifests.values()})
     for mode, environment in (("warm", {}), ("cold", {"NNEX_COLD_START": "1"})):
         os.environ.update(environment)

@@ -28,12 +28,13 @@ def test_every_benchmark_has_a_smoke_test_here():
 
 
 def test_grading_time_prints_the_sandbox_and_grading_figures():
-    out = run("grading_time.py", "--repeat", "1", "--exercise", "neuron_gradient", "--jobs", "1", "--library", "numpy")
+    out = run("grading_time.py", "--repeat", "1", "--exercise", "neuron_gradient", "--jobs", "1", "--library", "numpy",
+              "--submissions", "2")
     assert re.search(rf"sandbox \[warm, full\] numpy: start \+ first call {NUMBER} ms|sandbox \[warm\]: not here", out), out
     assert re.search(rf"sandbox \[cold, (full|reduced)\] numpy: start \+ first call {NUMBER} ms, further call {NUMBER} ms", out), out
     assert re.search(rf"sandbox \[reduced, reduced\] numpy: start \+ first call {NUMBER} ms", out), out
     for mode in ("warm", "cold"):
-        assert re.search(rf"nnex grade solutions --jobs 1 \({mode}\): {NUMBER} s", out), out
+        assert re.search(rf"nnex grade 2 copies of solutions --jobs 1 \({mode}\): {NUMBER} s", out), out
         assert re.search(rf"neuron_gradient \({mode}, next job of a server\): {NUMBER} s \(10/10\)", out), out
         assert re.search(rf"one submission of 1 exercises on a started server \({mode}\): {NUMBER} s", out), out
 
