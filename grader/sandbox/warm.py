@@ -16,7 +16,8 @@ NNEX_COLD_START=1 (``nnex grade --cold-start``), or with CUDA devices (a forked 
 not tested here), every child starts cold: ``start_mode()`` says which, for the report.
 
 ``prepare([(library, forbidden), ...])`` starts the zygotes for those pairs in this process, side by
-side (the judge server does it for the jobs it has read, before it forks their judges); ``zygote_for`` finds it, inherited by the judge.
+side (the judge server does it for the jobs it has read, before it forks their judges);
+``zygote_for`` finds one, inherited by the judge.
 """
 from __future__ import annotations
 
