@@ -48,12 +48,15 @@ PROBE_UID = 65534  # nobody: whether an unprivileged user can run the child at a
 # the child's user can run the interpreter and read the standard library and every file of the
 # packages it imports (NumPy's bundled libraries too): checked, not imported, a tenth of a second less
 # for every command that grades
-PROBE_DROP = (f"import os, sys, importlib.util; os.setgroups([]); os.setgid({PROBE_UID}); os.setuid({PROBE_UID}); "
-              "packages = [os.path.dirname(importlib.util.find_spec(name).origin) for name in ('numpy', 'msgpack')]; "
-              "folders = packages + [p + '.libs' for p in packages if os.path.isdir(p + '.libs')]; "
-              "assert os.access(sys.executable, os.X_OK) and os.access(os.__file__, os.R_OK) and all("
-              "os.access(os.path.join(top, name), os.R_OK) for folder in folders "
-              "for top, _, names in os.walk(folder, onerror=lambda error: sys.exit(1)) for name in names)")
+PROBE_DROP = f"""
+import importlib.util, os, sys
+os.setgroups([]); os.setgid({PROBE_UID}); os.setuid({PROBE_UID})
+packages = [os.path.dirname(importlib.util.find_spec(name).origin) for name in ("numpy", "msgpack")]
+folders = packages + [p + ".libs" for p in packages if os.path.isdir(p + ".libs")]
+files = [os.path.join(top, name) for folder in folders
+         for top, _, names in os.walk(folder, onerror=lambda error: sys.exit(1)) for name in names]
+assert os.access(sys.executable, os.X_OK) and all(os.access(f, os.R_OK) for f in [os.__file__, *files])
+"""
 CHILD_UIDS = range(200_000, 201_000)  # one per live child, machine-wide, when run as root
 UID_LOCKS = Path("/tmp/nnex-uid-locks")  # a lock file per uid in use: released when its holder dies
 REFUSED_PACKAGE = "refused_package.py"  # what a forbidden package's folder holds in the sandbox
